@@ -1,0 +1,55 @@
+# Everything a fresh machine needs is installed by these targets: npm packages from the lock
+# file, the Python virtualenv from requirements.txt, and Java 17 for local Spark.
+SHELL := /bin/bash
+STACK ?= dev
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install preview diff test test-ts test-py typecheck lint format bench clean
+
+install: node_modules/.installed $(VENV)/.installed .java-ok
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+.java-ok:
+	@bash tools/ensure-java.sh
+	@touch $@
+
+## Offline preview of a stack (no AWS account, no Pulumi CLI): make preview STACK=dev
+preview: node_modules/.installed
+	npx ts-node --transpile-only tools/preview.ts --stack $(STACK) $(ARGS)
+
+## All tests: type check, lint, mocha (program, components, policies, CLI) and pytest (job scripts)
+test: install typecheck lint test-ts test-py
+
+typecheck: node_modules/.installed
+	npx tsc --noEmit -p .
+
+lint: node_modules/.installed $(VENV)/.installed
+	npx eslint .
+	npx prettier --check .
+	$(VENV)/bin/ruff check scripts test bench
+	$(VENV)/bin/ruff format --check scripts test bench
+
+test-ts: node_modules/.installed $(VENV)/.installed
+	npx mocha
+
+test-py: $(VENV)/.installed .java-ok
+	$(VENV)/bin/pytest -q
+
+format: node_modules/.installed $(VENV)/.installed
+	npx prettier --write .
+	$(VENV)/bin/ruff format scripts test bench
+	$(VENV)/bin/ruff check --fix scripts test bench
+
+clean:
+	rm -rf node_modules $(VENV) dist .java-ok

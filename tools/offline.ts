@@ -1,0 +1,250 @@
+/**
+ * Runs Pulumi code under the SDK's mocks, with a stack's real config file, and records every
+ * resource the code registers: type, name, parent, custom or component, and resolved inputs.
+ * This is how the program is verified without an AWS account or the Pulumi CLI; the offline
+ * preview, the tests and the policy runs all use it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+
+export const PROJECT = "glue-etl";
+export const MOCK_ACCOUNT_ID = "123456789012";
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  /** URN as the engine would compute it (type chain of the parents). */
+  readonly urn: string;
+  /** `${type}::${name}` of the parent, or undefined for children of the stack. */
+  readonly parent?: string;
+  readonly custom: boolean;
+  /** Inputs after every Output resolved, as the provider would receive them. */
+  readonly inputs: Record<string, unknown>;
+  /** Top-level input keys whose value was a Pulumi secret. */
+  readonly secretInputs: readonly string[];
+}
+
+export interface OfflineRun {
+  readonly stack: string;
+  readonly region: string;
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+export interface StackConfig {
+  /** Fully qualified keys ("glue-etl:sizing", "aws:region") to JSON or plain strings. */
+  readonly config: Record<string, string>;
+  readonly secretKeys: string[];
+}
+
+/** Placeholder for `secure:` values, which only the Pulumi CLI can decrypt. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+export function stackFile(stack: string): string {
+  return path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+}
+
+/** Reads Pulumi.<stack>.yaml into the flat form the SDK's config store uses. */
+export function loadStackConfig(stack: string, file = stackFile(stack)): StackConfig {
+  if (!fs.existsSync(file)) {
+    throw new Error(`No stack file for stack "${stack}": expected ${path.basename(file)}`);
+  }
+  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
+    const key = rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`;
+    if (isSecure(value)) {
+      config[key] = SECRET_PLACEHOLDER;
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { config, secretKeys };
+}
+
+function isSecure(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && "secure" in v;
+}
+
+/** Fills in what AWS would compute for the resource types this program uses. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>, region: string) {
+  const acct = MOCK_ACCOUNT_ID;
+  const physical = (inputs.name as string | undefined) ?? name;
+  const state: Record<string, unknown> = { ...inputs };
+  const arnFor: Record<string, () => string> = {
+    "aws:s3/bucket:Bucket": () => `arn:aws:s3:::${(state.bucket ??= `${name}-mock`) as string}`,
+    "aws:iam/role:Role": () => `arn:aws:iam::${acct}:role/${(state.name ??= name) as string}`,
+    "aws:iam/policy:Policy": () => `arn:aws:iam::${acct}:policy/${physical}`,
+    "aws:kms/key:Key": () => `arn:aws:kms:${region}:${acct}:key/${name}-mock-key-id`,
+    "aws:glue/job:Job": () => `arn:aws:glue:${region}:${acct}:job/${physical}`,
+    "aws:glue/workflow:Workflow": () => `arn:aws:glue:${region}:${acct}:workflow/${physical}`,
+    "aws:glue/crawler:Crawler": () => `arn:aws:glue:${region}:${acct}:crawler/${physical}`,
+    "aws:glue/trigger:Trigger": () => `arn:aws:glue:${region}:${acct}:trigger/${physical}`,
+    "aws:glue/catalogDatabase:CatalogDatabase": () =>
+      `arn:aws:glue:${region}:${acct}:database/${physical}`,
+    "aws:sns/topic:Topic": () => `arn:aws:sns:${region}:${acct}:${physical}`,
+    "aws:sqs/queue:Queue": () => `arn:aws:sqs:${region}:${acct}:${physical}`,
+    "aws:lambda/function:Function": () => `arn:aws:lambda:${region}:${acct}:function:${physical}`,
+    "aws:cloudwatch/eventRule:EventRule": () => `arn:aws:events:${region}:${acct}:rule/${physical}`,
+    "aws:secretsmanager/secret:Secret": () =>
+      `arn:aws:secretsmanager:${region}:${acct}:secret:${physical}-AbCdEf`,
+    "aws:athena/workgroup:Workgroup": () => `arn:aws:athena:${region}:${acct}:workgroup/${physical}`,
+  };
+  const arn = arnFor[type];
+  if (arn) state.arn = arn();
+  if (type === "aws:kms/key:Key") state.keyId = `${name}-mock-key-id`;
+  if (type === "aws:sqs/queue:Queue") state.url = `https://sqs.${region}.amazonaws.com/${acct}/${physical}`;
+  if (state.name === undefined && !type.startsWith("aws:s3/")) state.name = physical;
+  return state;
+}
+
+function mocks(region: string): pulumi.runtime.Mocks {
+  return {
+    newResource: (args) => {
+      const state = mockState(args.type, args.name, args.inputs as Record<string, unknown>, region);
+      return { id: `${args.name}-id`, state };
+    },
+    call: (args) => {
+      switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return {
+            accountId: MOCK_ACCOUNT_ID,
+            arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/offline`,
+            userId: "OFFLINE",
+          };
+        case "aws:index/getRegion:getRegion":
+          return { name: region, region, id: region };
+        case "aws:index/getPartition:getPartition":
+          return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        default:
+          return args.inputs;
+      }
+    },
+  };
+}
+
+interface Pending {
+  type: string;
+  name: string;
+  parent?: string;
+  custom: boolean;
+  secretInputs: Promise<string[]>;
+}
+
+async function secretKeysOf(props: Record<string, unknown>): Promise<string[]> {
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(props ?? {})) {
+    // isSecret is not in the public typings but is how the SDK itself marks secrets.
+    if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret))
+      keys.push(k);
+  }
+  return keys;
+}
+
+/**
+ * Runs `program` under mocks with the given stack config and returns what it registered and
+ * exported. Runs are serialised: the SDK's runtime state is per process.
+ */
+export async function runOffline(
+  stack: string,
+  stackConfig: StackConfig,
+  program: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void,
+): Promise<OfflineRun> {
+  const region = readRegion(stackConfig);
+  const resolved = new Map<string, Record<string, unknown>>();
+  const pending: Pending[] = [];
+  const m = mocks(region);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const res = m.newResource(args);
+        resolved.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
+        return res;
+      },
+      call: m.call,
+    },
+    PROJECT,
+    stack,
+    true,
+  );
+  pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const parent = args.opts.parent as (pulumi.Resource & { __pulumiType?: string; __name?: string }) | undefined;
+      const parentKey =
+        parent && parent.__pulumiType !== "pulumi:pulumi:Stack"
+          ? `${parent.__pulumiType}::${parent.__name}`
+          : undefined;
+      pending.push({
+        type: args.type,
+        name: args.name,
+        parent: parentKey,
+        custom: args.resource instanceof pulumi.CustomResource,
+        secretInputs: secretKeysOf(args.props as Record<string, unknown>),
+      });
+      return undefined;
+    });
+    return (await program()) ?? undefined;
+  });
+  // Outputs resolve asynchronously after registration; let the mock monitor drain.
+  await new Promise((r) => setTimeout(r, 50));
+  const byKey = new Map(pending.map((p) => [`${p.type}::${p.name}`, p]));
+  const urnOf = (p: Pending): string => {
+    const chain: string[] = [];
+    let cur: Pending | undefined = p;
+    while (cur) {
+      chain.unshift(cur.type);
+      cur = cur.parent ? byKey.get(cur.parent) : undefined;
+    }
+    return `urn:pulumi:${stack}::${PROJECT}::${chain.join("$")}::${p.name}`;
+  };
+  const resources: RecordedResource[] = [];
+  for (const p of pending) {
+    resources.push({
+      type: p.type,
+      name: p.name,
+      urn: urnOf(p),
+      parent: p.parent,
+      custom: p.custom,
+      inputs: resolved.get(`${p.type}::${p.name}`) ?? {},
+      secretInputs: await p.secretInputs,
+    });
+  }
+  return { stack, region, resources, outputs: (outputs ?? {}) as Record<string, unknown> };
+}
+
+export function readRegion(stackConfig: StackConfig): string {
+  return stackConfig.config["aws:region"] ?? "us-east-1";
+}
+
+/**
+ * Runs the real program (index.ts) for a stack. `overrides` replace config keys (fully
+ * qualified, values as they would appear in the stack file) to try other configurations.
+ */
+export async function runStackOffline(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Promise<OfflineRun> {
+  const base = loadStackConfig(stack);
+  const config = { ...base.config };
+  for (const [k, v] of Object.entries(overrides)) {
+    const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+    if (v === undefined) delete config[key];
+    else config[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  const programPath = require.resolve(path.join(REPO_ROOT, "index.ts"));
+  return runOffline(stack, { config, secretKeys: base.secretKeys }, () => {
+    // The program registers resources at import time: load it afresh for every run.
+    for (const id of Object.keys(require.cache)) {
+      if (id.startsWith(REPO_ROOT) && !id.includes("node_modules") && !id.includes(`${path.sep}tools${path.sep}`)) {
+        delete require.cache[id];
+      }
+    }
+    return require(programPath) as Record<string, unknown>;
+  });
+}
