@@ -131,3 +131,8 @@ export const JOBS = {
 
 export type PipelineName = keyof typeof JOBS;
 export const PIPELINE_NAMES = Object.keys(JOBS) as PipelineName[];
+
+/** The Glue job's name in an environment: `csv_to_parquet_genomic_data-dev`. */
+export function glueJobName(pipeline: PipelineName, environment: string): string {
+  return `${JOBS[pipeline].jobBaseName}-${environment}`;
+}
