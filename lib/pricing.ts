@@ -1,0 +1,23 @@
+/** Glue prices used for every estimate in this project (DESIGN.md section 2). One place only. */
+import { ExecutionClass, JobSizing, jobDpus } from "./config";
+
+export const PRICE_PER_DPU_HOUR = { STANDARD: 0.44, FLEX: 0.29 } as const;
+/** Glue bills per second with a 1-minute minimum per run. */
+export const MINIMUM_BILLED_SECONDS = 60;
+
+/** Cost of one run that consumed `dpuSeconds` DPU-seconds. */
+export function runCost(dpuSeconds: number, executionClass: ExecutionClass): number {
+  const billed = Math.max(dpuSeconds, 0);
+  return (billed / 3600) * PRICE_PER_DPU_HOUR[executionClass];
+}
+
+/** Cost of a run of `minutes` on the given sizing, with the 1-minute minimum applied. */
+export function runCostForDuration(sizing: JobSizing, minutes: number): number {
+  const seconds = Math.max(minutes * 60, MINIMUM_BILLED_SECONDS);
+  return runCost(seconds * jobDpus(sizing), sizing.executionClass);
+}
+
+/** Price of one hour of the job at full capacity. */
+export function pricePerRunHour(sizing: JobSizing): number {
+  return jobDpus(sizing) * PRICE_PER_DPU_HOUR[sizing.executionClass];
+}
