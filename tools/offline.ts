@@ -52,7 +52,9 @@ export function loadStackConfig(stack: string, file = stackFile(stack)): StackCo
   if (!fs.existsSync(file)) {
     throw new Error(`No stack file for stack "${stack}": expected ${path.basename(file)}`);
   }
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as {
+    config?: Record<string, unknown>;
+  };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
@@ -77,7 +79,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   const physical = (inputs.name as string | undefined) ?? name;
   const state: Record<string, unknown> = { ...inputs };
   const arnFor: Record<string, () => string> = {
-    "aws:s3/bucket:Bucket": () => `arn:aws:s3:::${(state.bucket ??= `${name}-mock`) as string}`,
+    "aws:s3/bucket:Bucket": () =>
+      `arn:aws:s3:::${(state.bucket ??= `${(inputs.bucketPrefix as string | undefined) ?? `${name}-`}offline`) as string}`,
     "aws:iam/role:Role": () => `arn:aws:iam::${acct}:role/${(state.name ??= name) as string}`,
     "aws:iam/policy:Policy": () => `arn:aws:iam::${acct}:policy/${physical}`,
     "aws:kms/key:Key": () => `arn:aws:kms:${region}:${acct}:key/${name}-mock-key-id`,
@@ -93,12 +96,14 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     "aws:cloudwatch/eventRule:EventRule": () => `arn:aws:events:${region}:${acct}:rule/${physical}`,
     "aws:secretsmanager/secret:Secret": () =>
       `arn:aws:secretsmanager:${region}:${acct}:secret:${physical}-AbCdEf`,
-    "aws:athena/workgroup:Workgroup": () => `arn:aws:athena:${region}:${acct}:workgroup/${physical}`,
+    "aws:athena/workgroup:Workgroup": () =>
+      `arn:aws:athena:${region}:${acct}:workgroup/${physical}`,
   };
   const arn = arnFor[type];
   if (arn) state.arn = arn();
   if (type === "aws:kms/key:Key") state.keyId = `${name}-mock-key-id`;
-  if (type === "aws:sqs/queue:Queue") state.url = `https://sqs.${region}.amazonaws.com/${acct}/${physical}`;
+  if (type === "aws:sqs/queue:Queue")
+    state.url = `https://sqs.${region}.amazonaws.com/${acct}/${physical}`;
   if (state.name === undefined && !type.startsWith("aws:s3/")) state.name = physical;
   return state;
 }
@@ -140,7 +145,10 @@ async function secretKeysOf(props: Record<string, unknown>): Promise<string[]> {
   const keys: string[] = [];
   for (const [k, v] of Object.entries(props ?? {})) {
     // isSecret is not in the public typings but is how the SDK itself marks secrets.
-    if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret))
+    if (
+      pulumi.Output.isInstance(v) &&
+      (await (v as unknown as { isSecret: Promise<boolean> }).isSecret)
+    )
       keys.push(k);
   }
   return keys;
@@ -175,7 +183,8 @@ export async function runOffline(
   pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      const parent = args.opts.parent as (pulumi.Resource & { __pulumiType?: string; __name?: string }) | undefined;
+      const parent = args.opts.parent as
+        (pulumi.Resource & { __pulumiType?: string; __name?: string }) | undefined;
       const parentKey =
         parent && parent.__pulumiType !== "pulumi:pulumi:Stack"
           ? `${parent.__pulumiType}::${parent.__name}`
@@ -241,7 +250,11 @@ export async function runStackOffline(
   return runOffline(stack, { config, secretKeys: base.secretKeys }, () => {
     // The program registers resources at import time: load it afresh for every run.
     for (const id of Object.keys(require.cache)) {
-      if (id.startsWith(REPO_ROOT) && !id.includes("node_modules") && !id.includes(`${path.sep}tools${path.sep}`)) {
+      if (
+        id.startsWith(REPO_ROOT) &&
+        !id.includes("node_modules") &&
+        !id.includes(`${path.sep}tools${path.sep}`)
+      ) {
         delete require.cache[id];
       }
     }

@@ -1,0 +1,124 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AwsContext, PolicyStatement, policyDocument, serviceTrustPolicy } from "../lib/aws";
+
+/** A bucket, or a prefix of it ("" for the whole bucket). */
+export interface S3Location {
+  readonly bucketArn: pulumi.Input<string>;
+  /** Key prefix without a leading slash, e.g. `csv/`. Default "" (the whole bucket). */
+  readonly prefix?: string;
+  /** Allow listing the prefix (jobs that read by exact key, such as scripts, need not). Default true. */
+  readonly list?: boolean;
+}
+
+export interface GlueJobRoleArgs {
+  readonly context: AwsContext;
+  /** Read-only locations: the job's input and its script. */
+  readonly read: S3Location[];
+  /** Read-write locations: output, rejected rows, temp. */
+  readonly readWrite: S3Location[];
+  /** KMS key that encrypts the buckets, logs and bookmarks. */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  /** Further statements a pipeline needs (e.g. one secret). Default none. */
+  readonly extraStatements?: PolicyStatement[];
+  readonly tags: Record<string, string>;
+}
+
+const READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"];
+const WRITE_ACTIONS = [
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+];
+
+function objectArns(locations: S3Location[]): pulumi.Output<string>[] {
+  return locations.map((l) => pulumi.interpolate`${l.bucketArn}/${l.prefix ?? ""}*`);
+}
+
+/** ListBucket on each bucket, limited to the prefix where one is given. */
+function listStatements(sid: string, locations: S3Location[]): PolicyStatement[] {
+  return locations
+    .filter((l) => l.list !== false)
+    .map((l, i) => ({
+      Sid: `${sid}${i}`,
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: l.bucketArn,
+      ...(l.prefix ? { Condition: { StringLike: { "s3:prefix": [`${l.prefix}*`] } } } : {}),
+    }));
+}
+
+/**
+ * The role a Glue job runs as: trusted by glue.amazonaws.com only, with the AWS Glue service
+ * policy and an inline policy scoped to exactly this pipeline's buckets and prefixes.
+ */
+export class GlueJobRole extends pulumi.ComponentResource {
+  public readonly role: aws.iam.Role;
+  public readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: GlueJobRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("glue-etl:iam:GlueJobRole", name, {}, opts);
+    const { accountId, region, partition } = args.context;
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "Runs this pipeline's Glue job",
+        assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com"),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-glue-service`,
+      {
+        role: this.role.name,
+        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSGlueServiceRole`,
+      },
+      { parent: this },
+    );
+    const statements: PolicyStatement[] = [
+      {
+        Sid: "ReadInputAndScripts",
+        Effect: "Allow",
+        Action: READ_ACTIONS,
+        Resource: objectArns(args.read),
+      },
+      ...listStatements("ListInput", args.read),
+      {
+        Sid: "WriteOutputAndTemp",
+        Effect: "Allow",
+        Action: [...READ_ACTIONS, ...WRITE_ACTIONS],
+        Resource: objectArns(args.readWrite),
+      },
+      ...listStatements("ListOutput", args.readWrite),
+      {
+        Sid: "UsePipelineKey",
+        Effect: "Allow",
+        Action: [
+          "kms:Decrypt",
+          "kms:Encrypt",
+          "kms:GenerateDataKey",
+          "kms:ReEncrypt*",
+          "kms:DescribeKey",
+        ],
+        Resource: args.kmsKeyArn,
+      },
+      {
+        // Needed for the security configuration's CloudWatch encryption.
+        Sid: "EncryptGlueLogs",
+        Effect: "Allow",
+        Action: "logs:AssociateKmsKey",
+        Resource: pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:/aws-glue/*`,
+      },
+      ...(args.extraStatements ?? []),
+    ];
+    new aws.iam.RolePolicy(
+      `${name}-access`,
+      { role: this.role.id, policy: policyDocument(statements) },
+      { parent: this },
+    );
+    this.arn = this.role.arn;
+    this.registerOutputs({ roleArn: this.arn });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Glue job arguments: which ones Glue reserves, which ones the component manages, and the
+ * `{raw}`-style placeholders that pipelines use to point at their own buckets. Pure.
+ */
+
+/** Glue sets or forbids these itself; a job that sets them misbehaves or is rejected. */
+export const RESERVED_ARGUMENTS = [
+  "--JOB_NAME",
+  "--JOB_ID",
+  "--JOB_RUN_ID",
+  "--debug",
+  "--mode",
+] as const;
+
+/** Set by the job component from its own settings; a pipeline changes them through those. */
+export const MANAGED_ARGUMENTS = [
+  "--job-language",
+  "--job-bookmark-option",
+  "--TempDir",
+  "--enable-metrics",
+  "--enable-observability-metrics",
+  "--enable-continuous-cloudwatch-log",
+  "--enable-continuous-log-filter",
+  "--enable-spark-ui",
+  "--spark-event-logs-path",
+  "--enable-auto-scaling",
+  "--enable-glue-datacatalog",
+  "--enable-job-insights",
+  "--extra-py-files",
+] as const;
+
+/** Placeholders a pipeline's arguments may use; each expands to `s3://<bucket name>`. */
+export const BUCKET_PLACEHOLDERS = ["raw", "processed", "scripts", "temp"] as const;
+export type BucketPlaceholder = (typeof BUCKET_PLACEHOLDERS)[number];
+
+const KEY_RE = /^--[A-Za-z][A-Za-z0-9_.-]*$/;
+const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
+
+export class JobArgumentsError extends Error {
+  constructor(
+    readonly pipeline: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `Invalid job arguments for pipeline "${pipeline}":\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+    this.name = "JobArgumentsError";
+  }
+}
+
+/** Throws one JobArgumentsError naming every bad argument; returns the arguments unchanged. */
+export function validateJobArguments(
+  pipeline: string,
+  args: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(args)) {
+    if ((RESERVED_ARGUMENTS as readonly string[]).includes(key)) {
+      problems.push(
+        `${key}: reserved by Glue and must not be set; drop it (Glue passes ${key} itself where it applies)`,
+      );
+    } else if ((MANAGED_ARGUMENTS as readonly string[]).includes(key)) {
+      problems.push(
+        `${key}: set by the job component; change it through the pipeline's settings instead of its arguments`,
+      );
+    } else if (!KEY_RE.test(key)) {
+      problems.push(
+        `${JSON.stringify(key)}: an argument name must start with "--" then a letter, e.g. --INPUT_PATH`,
+      );
+    }
+    if (typeof value !== "string") {
+      problems.push(`${key}: got ${JSON.stringify(value)}; allowed: a string`);
+      continue;
+    }
+    for (const m of value.matchAll(PLACEHOLDER_RE)) {
+      if (!(BUCKET_PLACEHOLDERS as readonly string[]).includes(m[1] ?? "")) {
+        problems.push(
+          `${key}: unknown placeholder {${m[1]}} in ${JSON.stringify(value)}; allowed: ${BUCKET_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new JobArgumentsError(pipeline, problems);
+  return args;
+}
+
+/** Replaces `{raw}` etc. with `s3://<bucket>`, given the resolved bucket names. */
+export function expandPlaceholders(
+  value: string,
+  buckets: Readonly<Record<BucketPlaceholder, string>>,
+): string {
+  return value.replace(PLACEHOLDER_RE, (_, p: BucketPlaceholder) => `s3://${buckets[p]}`);
+}
