@@ -141,7 +141,12 @@ class Collector {
   }
 
   int(key: string, value: unknown, range: { min: number; max: number }): number | undefined {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+    if (
+      typeof value !== "number" ||
+      !Number.isInteger(value) ||
+      value < range.min ||
+      value > range.max
+    ) {
       this.add(key, value, `an integer from ${range.min} to ${range.max}`);
       return undefined;
     }
@@ -166,7 +171,8 @@ class Collector {
 
   unknownKeys(prefix: string, obj: Record<string, unknown>, known: readonly string[]): void {
     for (const k of Object.keys(obj)) {
-      if (!known.includes(k)) this.add(`${prefix}.${k}`, obj[k], `no such key; known keys: ${known.join(", ")}`);
+      if (!known.includes(k))
+        this.add(`${prefix}.${k}`, obj[k], `no such key; known keys: ${known.join(", ")}`);
     }
   }
 }
@@ -175,8 +181,16 @@ class Collector {
  * Validates sizing keys present in `raw` (all required when `base` is absent; otherwise each
  * overrides `base`) and the rules that span keys, such as FLEX needing G.1X or G.2X.
  */
-function sizing(c: Collector, prefix: string, raw: Record<string, unknown>, base?: JobSizing): JobSizing | undefined {
-  const v = <K extends keyof JobSizing>(k: K, check: (key: string, value: unknown) => JobSizing[K] | undefined) => {
+function sizing(
+  c: Collector,
+  prefix: string,
+  raw: Record<string, unknown>,
+  base?: JobSizing,
+): JobSizing | undefined {
+  const v = <K extends keyof JobSizing>(
+    k: K,
+    check: (key: string, value: unknown) => JobSizing[K] | undefined,
+  ) => {
     if (raw[k] === undefined && base) return base[k];
     return check(`${prefix}.${k}`, raw[k]);
   };
@@ -188,8 +202,15 @@ function sizing(c: Collector, prefix: string, raw: Record<string, unknown>, base
     maxRetries: v("maxRetries", (k, x) => c.int(k, x, LIMITS.maxRetries)),
     executionClass: v("executionClass", (k, x) => c.oneOf(k, x, EXECUTION_CLASSES)),
   };
-  if (s.executionClass === "FLEX" && s.workerType !== undefined && !FLEX_WORKER_TYPES.includes(s.workerType)) {
-    const where = raw.executionClass !== undefined || raw.workerType !== undefined ? prefix : `${prefix} (inherited)`;
+  if (
+    s.executionClass === "FLEX" &&
+    s.workerType !== undefined &&
+    !FLEX_WORKER_TYPES.includes(s.workerType)
+  ) {
+    const where =
+      raw.executionClass !== undefined || raw.workerType !== undefined
+        ? prefix
+        : `${prefix} (inherited)`;
     c.add(
       `${where}.executionClass`,
       `FLEX with ${s.workerType}`,
@@ -207,14 +228,24 @@ function sizing(c: Collector, prefix: string, raw: Record<string, unknown>, base
  */
 export function validateStackConfig(raw: RawStackConfig): StackSettings {
   const c = new Collector();
-  const region = c.string("aws:region", raw.region, REGION_RE, "an AWS region code such as eu-west-1");
+  const region = c.string(
+    "aws:region",
+    raw.region,
+    REGION_RE,
+    "an AWS region code such as eu-west-1",
+  );
   const environment = c.string(
     `${NS}:environment`,
     raw.environment,
     ENV_RE,
     "lower-case letters, digits and '-', starting with a letter, at most 16 characters (e.g. dev, prod)",
   );
-  const owner = c.string(`${NS}:owner`, raw.owner, /^\S.{0,255}$/, "a non-empty team or person, at most 256 characters");
+  const owner = c.string(
+    `${NS}:owner`,
+    raw.owner,
+    /^\S.{0,255}$/,
+    "a non-empty team or person, at most 256 characters",
+  );
   const costCenter = c.string(
     `${NS}:costCenter`,
     raw.costCenter,
@@ -227,7 +258,11 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
     const t = c.record(`${NS}:tags`, raw.tags);
     for (const [k, val] of Object.entries(t ?? {})) {
       if (!TAG_KEY_RE.test(k) || k.startsWith("aws:")) {
-        c.add(`${NS}:tags.${k}`, k, "a tag key of 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:");
+        c.add(
+          `${NS}:tags.${k}`,
+          k,
+          "a tag key of 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:",
+        );
       } else if (typeof val !== "string" || val.length > 256) {
         c.add(`${NS}:tags.${k}`, val, "a string of at most 256 characters");
       } else {
@@ -250,7 +285,9 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
   }
 
   const tempExpirationDays =
-    raw.tempExpirationDays === undefined ? 7 : c.int(`${NS}:tempExpirationDays`, raw.tempExpirationDays, LIMITS.tempExpirationDays);
+    raw.tempExpirationDays === undefined
+      ? 7
+      : c.int(`${NS}:tempExpirationDays`, raw.tempExpirationDays, LIMITS.tempExpirationDays);
 
   const rawSizing = c.record(`${NS}:sizing`, raw.sizing);
   let base: JobSizing | undefined;
@@ -260,10 +297,15 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
   }
 
   const pipelines: Partial<Record<PipelineName, PipelineSettings>> = {};
-  const rawPipelines = raw.pipelines === undefined ? {} : (c.record(`${NS}:pipelines`, raw.pipelines) ?? {});
+  const rawPipelines =
+    raw.pipelines === undefined ? {} : (c.record(`${NS}:pipelines`, raw.pipelines) ?? {});
   for (const name of Object.keys(rawPipelines)) {
     if (!(PIPELINE_NAMES as string[]).includes(name)) {
-      c.add(`${NS}:pipelines.${name}`, name, `a pipeline of this program: ${PIPELINE_NAMES.join(", ")}`);
+      c.add(
+        `${NS}:pipelines.${name}`,
+        name,
+        `a pipeline of this program: ${PIPELINE_NAMES.join(", ")}`,
+      );
     }
   }
   for (const name of PIPELINE_NAMES) {
@@ -274,17 +316,33 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
     const enabled = p.enabled ?? true;
     if (typeof enabled !== "boolean") c.add(`${prefix}.enabled`, p.enabled, "true or false");
     const typicalRunMinutes =
-      p.typicalRunMinutes === undefined ? 10 : c.int(`${prefix}.typicalRunMinutes`, p.typicalRunMinutes, LIMITS.typicalRunMinutes);
+      p.typicalRunMinutes === undefined
+        ? 10
+        : c.int(`${prefix}.typicalRunMinutes`, p.typicalRunMinutes, LIMITS.typicalRunMinutes);
     let schedule: string | undefined;
     if (p.schedule !== undefined) {
-      schedule = c.string(`${prefix}.schedule`, p.schedule, /^cron\(.+\)$/, "a Glue cron expression such as cron(0 2 * * ? *)");
+      schedule = c.string(
+        `${prefix}.schedule`,
+        p.schedule,
+        /^cron\(.+\)$/,
+        "a Glue cron expression such as cron(0 2 * * ? *)",
+      );
     }
     const s = base ? sizing(c, prefix, p, base) : undefined;
     if (s && typicalRunMinutes !== undefined && s.timeoutMinutes < typicalRunMinutes) {
-      c.add(`${prefix}.typicalRunMinutes`, typicalRunMinutes, `at most the job timeout (${s.timeoutMinutes} minutes)`);
+      c.add(
+        `${prefix}.typicalRunMinutes`,
+        typicalRunMinutes,
+        `at most the job timeout (${s.timeoutMinutes} minutes)`,
+      );
     }
     if (s && typeof enabled === "boolean" && typicalRunMinutes !== undefined) {
-      pipelines[name] = { enabled, sizing: s, typicalRunMinutes, ...(schedule ? { schedule } : {}) };
+      pipelines[name] = {
+        enabled,
+        sizing: s,
+        typicalRunMinutes,
+        ...(schedule ? { schedule } : {}),
+      };
     }
   }
 
