@@ -40,6 +40,17 @@ export interface StackConfig {
   readonly secretKeys: string[];
 }
 
+/** The program threw; `resources` holds what it had registered before (ideally nothing). */
+export class OfflineProgramError extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly resources: RecordedResource[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "OfflineProgramError";
+  }
+}
+
 /** Placeholder for `secure:` values, which only the Pulumi CLI can decrypt. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
@@ -181,6 +192,7 @@ export async function runOffline(
     true,
   );
   pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
+  let programError: unknown;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       const parent = args.opts.parent as
@@ -198,7 +210,12 @@ export async function runOffline(
       });
       return undefined;
     });
-    return (await program()) ?? undefined;
+    try {
+      return (await program()) ?? undefined;
+    } catch (e) {
+      programError = e;
+      return undefined;
+    }
   });
   // Outputs resolve asynchronously after registration; let the mock monitor drain.
   await new Promise((r) => setTimeout(r, 50));
@@ -224,6 +241,7 @@ export async function runOffline(
       secretInputs: await p.secretInputs,
     });
   }
+  if (programError !== undefined) throw new OfflineProgramError(programError, resources);
   return { stack, region, resources, outputs: (outputs ?? {}) as Record<string, unknown> };
 }
 
@@ -248,16 +266,9 @@ export async function runStackOffline(
   }
   const programPath = require.resolve(path.join(REPO_ROOT, "index.ts"));
   return runOffline(stack, { config, secretKeys: base.secretKeys }, () => {
-    // The program registers resources at import time: load it afresh for every run.
-    for (const id of Object.keys(require.cache)) {
-      if (
-        id.startsWith(REPO_ROOT) &&
-        !id.includes("node_modules") &&
-        !id.includes(`${path.sep}tools${path.sep}`)
-      ) {
-        delete require.cache[id];
-      }
-    }
+    // The program registers resources when imported: load it afresh for every run. Modules it
+    // imports hold no state, so they stay cached (and their classes stay comparable).
+    delete require.cache[programPath];
     return require(programPath) as Record<string, unknown>;
   });
 }

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigValidationError } from "../lib/config";
-import { OfflineRun, RecordedResource, runStackOffline } from "./offline";
+import { OfflineProgramError, OfflineRun, RecordedResource, runStackOffline } from "./offline";
 import { jobCapacity } from "./capacity";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -98,8 +98,12 @@ async function main(): Promise<void> {
   try {
     run = await runStackOffline(stack);
   } catch (e) {
-    if (e instanceof ConfigValidationError) {
-      console.error(`error: Pulumi.${stack}.yaml: ${e.message}\nNo resources were registered.`);
+    const cause = e instanceof OfflineProgramError ? e.cause : e;
+    if (cause instanceof ConfigValidationError) {
+      const n = e instanceof OfflineProgramError ? e.resources.length : 0;
+      console.error(
+        `error: Pulumi.${stack}.yaml: ${cause.message}\n${n} resources were registered.`,
+      );
     } else {
       console.error(`error: ${(e as Error).message}`);
     }

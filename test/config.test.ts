@@ -1,0 +1,276 @@
+import { expect } from "chai";
+import { ConfigValidationError, RawStackConfig, validateStackConfig } from "../lib/config";
+import { JobArgumentsError, validateJobArguments } from "../lib/arguments";
+
+const good: RawStackConfig = {
+  region: "eu-west-1",
+  environment: "dev",
+  owner: "data-platform",
+  costCenter: "CC-1",
+  alertEmails: ["team@example.com"],
+  sizing: {
+    workerType: "G.1X",
+    numberOfWorkers: 2,
+    maxConcurrentRuns: 1,
+    timeoutMinutes: 2880,
+    maxRetries: 0,
+    executionClass: "FLEX",
+  },
+};
+
+function problemsOf(raw: RawStackConfig): string[] {
+  try {
+    validateStackConfig(raw);
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigValidationError);
+    return (e as ConfigValidationError).message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.replace(/^\s*- /, ""));
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+const withSizing = (s: Record<string, unknown>): RawStackConfig => ({
+  ...good,
+  sizing: { ...(good.sizing as object), ...s },
+});
+
+describe("stack config validation", () => {
+  it("accepts the dev sizing and fills pipeline defaults", () => {
+    const s = validateStackConfig(good);
+    expect(s.sizing).to.deep.equal(good.sizing);
+    expect(s.tags).to.deep.equal({
+      environment: "dev",
+      owner: "data-platform",
+      "cost-center": "CC-1",
+    });
+    expect(s.tempExpirationDays).to.equal(7);
+    expect(s.pipelines.genomics).to.deep.equal({
+      enabled: true,
+      sizing: good.sizing,
+      typicalRunMinutes: 10,
+    });
+  });
+
+  it("applies per-pipeline overrides over the stack sizing, key by key", () => {
+    const s = validateStackConfig({
+      ...good,
+      pipelines: {
+        manifest: { workerType: "G.2X", numberOfWorkers: 10, schedule: "cron(0 2 * * ? *)" },
+      },
+    });
+    expect(s.pipelines.manifest.sizing).to.deep.equal({
+      ...(good.sizing as object),
+      workerType: "G.2X",
+      numberOfWorkers: 10,
+    });
+    expect(s.pipelines.manifest.schedule).to.equal("cron(0 2 * * ? *)");
+    expect(s.pipelines.genomics.sizing.workerType).to.equal("G.1X");
+  });
+
+  const cases: [string, RawStackConfig, string[]][] = [
+    [
+      "unknown worker type",
+      withSizing({ workerType: "G.3X" }),
+      [
+        'glue-etl:sizing.workerType: got "G.3X"; allowed: one of G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X, R.8X',
+      ],
+    ],
+    [
+      "fewer than 2 workers",
+      withSizing({ numberOfWorkers: 1 }),
+      ["glue-etl:sizing.numberOfWorkers: got 1; allowed: an integer from 2 to 1000"],
+    ],
+    [
+      "fractional workers",
+      withSizing({ numberOfWorkers: 2.5 }),
+      ["glue-etl:sizing.numberOfWorkers: got 2.5; allowed: an integer from 2 to 1000"],
+    ],
+    [
+      "workers given as text",
+      withSizing({ numberOfWorkers: "two" }),
+      ['glue-etl:sizing.numberOfWorkers: got "two"; allowed: an integer from 2 to 1000'],
+    ],
+    [
+      "timeout above 7 days",
+      withSizing({ timeoutMinutes: 10081 }),
+      ["glue-etl:sizing.timeoutMinutes: got 10081; allowed: an integer from 1 to 10080"],
+    ],
+    [
+      "timeout of zero",
+      withSizing({ timeoutMinutes: 0 }),
+      ["glue-etl:sizing.timeoutMinutes: got 0; allowed: an integer from 1 to 10080"],
+    ],
+    [
+      "negative retries",
+      withSizing({ maxRetries: -1 }),
+      ["glue-etl:sizing.maxRetries: got -1; allowed: an integer from 0 to 10"],
+    ],
+    [
+      "zero concurrent runs",
+      withSizing({ maxConcurrentRuns: 0 }),
+      ["glue-etl:sizing.maxConcurrentRuns: got 0; allowed: an integer from 1 to 1000"],
+    ],
+    [
+      "unknown execution class",
+      withSizing({ executionClass: "SPOT" }),
+      ['glue-etl:sizing.executionClass: got "SPOT"; allowed: one of STANDARD, FLEX'],
+    ],
+    [
+      "FLEX with an unsupported worker type",
+      withSizing({ workerType: "G.4X" }),
+      [
+        'glue-etl:sizing.executionClass: got "FLEX with G.4X"; allowed: FLEX only with worker types G.1X, G.2X; use STANDARD for G.4X',
+      ],
+    ],
+    [
+      "a pipeline override that makes an inherited FLEX invalid",
+      { ...good, pipelines: { genomics: { workerType: "R.2X" } } },
+      [
+        'glue-etl:pipelines.genomics.executionClass: got "FLEX with R.2X"; allowed: FLEX only with worker types G.1X, G.2X; use STANDARD for R.2X',
+      ],
+    ],
+    [
+      "missing sizing block",
+      { ...good, sizing: undefined },
+      ["glue-etl:sizing: got nothing (missing); allowed: a map of keys to values"],
+    ],
+    [
+      "misspelt sizing key",
+      withSizing({ numberOfWorker: 3 }),
+      [
+        "glue-etl:sizing.numberOfWorker: got 3; allowed: no such key; known keys: workerType, numberOfWorkers, maxConcurrentRuns, timeoutMinutes, maxRetries, executionClass",
+      ],
+    ],
+    [
+      "unknown pipeline",
+      { ...good, pipelines: { genomic: { numberOfWorkers: 4 } } },
+      [
+        'glue-etl:pipelines.genomic: got "genomic"; allowed: a pipeline of this program: genomics, splitter, manifest, sales, tagging',
+      ],
+    ],
+    [
+      "bad region",
+      { ...good, region: "europe" },
+      ['aws:region: got "europe"; allowed: an AWS region code such as eu-west-1'],
+    ],
+    [
+      "environment with capitals",
+      { ...good, environment: "Prod" },
+      [
+        `glue-etl:environment: got "Prod"; allowed: lower-case letters, digits and '-', starting with a letter, at most 16 characters (e.g. dev, prod)`,
+      ],
+    ],
+    [
+      "missing owner",
+      { ...good, owner: undefined },
+      [
+        "glue-etl:owner: got nothing (missing); allowed: a non-empty team or person, at most 256 characters",
+      ],
+    ],
+    [
+      "bad alert e-mail",
+      { ...good, alertEmails: ["ops@example.com", "not-an-email"] },
+      [
+        'glue-etl:alertEmails[1]: got "not-an-email"; allowed: an e-mail address such as team@example.com',
+      ],
+    ],
+    [
+      "alert e-mails not a list",
+      { ...good, alertEmails: "ops@example.com" },
+      ['glue-etl:alertEmails: got "ops@example.com"; allowed: a list of e-mail addresses'],
+    ],
+    [
+      "temp expiry out of range",
+      { ...good, tempExpirationDays: 0 },
+      ["glue-etl:tempExpirationDays: got 0; allowed: an integer from 1 to 365"],
+    ],
+    [
+      "schedule that is not a Glue cron",
+      { ...good, pipelines: { sales: { schedule: "0 2 * * *" } } },
+      [
+        'glue-etl:pipelines.sales.schedule: got "0 2 * * *"; allowed: a Glue cron expression such as cron(0 2 * * ? *)',
+      ],
+    ],
+    [
+      "typical run longer than the timeout",
+      { ...good, pipelines: { sales: { timeoutMinutes: 30, typicalRunMinutes: 45 } } },
+      [
+        "glue-etl:pipelines.sales.typicalRunMinutes: got 45; allowed: at most the job timeout (30 minutes)",
+      ],
+    ],
+    [
+      "enabled that is not a boolean",
+      { ...good, pipelines: { tagging: { enabled: "yes" } } },
+      ['glue-etl:pipelines.tagging.enabled: got "yes"; allowed: true or false'],
+    ],
+    [
+      "reserved aws: tag key",
+      { ...good, tags: { "aws:owner": "x" } },
+      [
+        'glue-etl:tags.aws:owner: got "aws:owner"; allowed: a tag key of 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:',
+      ],
+    ],
+  ];
+
+  for (const [title, raw, expected] of cases) {
+    it(`rejects ${title}`, () => {
+      expect(problemsOf(raw)).to.deep.equal(expected);
+    });
+  }
+
+  it("names every bad key in one error", () => {
+    const problems = problemsOf({
+      ...good,
+      environment: "",
+      sizing: {
+        workerType: "X",
+        numberOfWorkers: 0,
+        maxConcurrentRuns: 1,
+        timeoutMinutes: 99999,
+        maxRetries: 0,
+        executionClass: "FLEX",
+      },
+    });
+    expect(problems.map((p) => p.split(":").slice(0, 2).join(":"))).to.deep.equal([
+      "glue-etl:environment",
+      "glue-etl:sizing.workerType",
+      "glue-etl:sizing.numberOfWorkers",
+      "glue-etl:sizing.timeoutMinutes",
+    ]);
+    expect(() => validateStackConfig({})).to.throw(ConfigValidationError, /problems/);
+  });
+});
+
+describe("job argument validation", () => {
+  it("accepts the pipeline's own arguments with bucket placeholders", () => {
+    expect(validateJobArguments("p", { "--INPUT_PATH": "{raw}/csv/", "--X": "1" })).to.deep.equal({
+      "--INPUT_PATH": "{raw}/csv/",
+      "--X": "1",
+    });
+  });
+
+  it("refuses reserved, managed, malformed and unknown-placeholder arguments in one error", () => {
+    let err: JobArgumentsError | undefined;
+    try {
+      validateJobArguments("genomics", {
+        "--JOB_NAME": "x",
+        "--debug": "true",
+        "--TempDir": "s3://x/",
+        INPUT_PATH: "s3://x/",
+        "--OUTPUT_PATH": "{output}/x/",
+      });
+    } catch (e) {
+      err = e as JobArgumentsError;
+    }
+    expect(err).to.be.instanceOf(JobArgumentsError);
+    expect(err!.problems).to.deep.equal([
+      "--JOB_NAME: reserved by Glue and must not be set; drop it (Glue passes --JOB_NAME itself where it applies)",
+      "--debug: reserved by Glue and must not be set; drop it (Glue passes --debug itself where it applies)",
+      "--TempDir: set by the job component; change it through the pipeline's settings instead of its arguments",
+      '"INPUT_PATH": an argument name must start with "--" then a letter, e.g. --INPUT_PATH',
+      '--OUTPUT_PATH: unknown placeholder {output} in "{output}/x/"; allowed: {raw}, {processed}, {scripts}, {temp}',
+    ]);
+  });
+});

@@ -1,0 +1,331 @@
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import { ConfigValidationError } from "../lib/config";
+import { OfflineProgramError, OfflineRun, REPO_ROOT, runStackOffline } from "../tools/offline";
+import { asList, named, ofType, policyOf, stackRun } from "./support/program";
+
+const BUCKET = "aws:s3/bucket:Bucket";
+const JOB = "aws:glue/job:Job";
+
+const EXPECTED = {
+  dev: {
+    workerType: "G.1X",
+    numberOfWorkers: 2,
+    maxConcurrentRuns: 1,
+    timeout: 2880,
+    maxRetries: 0,
+    executionClass: "FLEX",
+    tempDays: 3,
+  },
+  prod: {
+    workerType: "G.2X",
+    numberOfWorkers: 20,
+    maxConcurrentRuns: 30,
+    timeout: 2880,
+    maxRetries: 2,
+    executionClass: "STANDARD",
+    tempDays: 7,
+  },
+} as const;
+
+/** The bucket resource a sub-resource points at (by the bucket's mock id). */
+function bucketOf(run: OfflineRun, bucketInput: unknown) {
+  const b = ofType(run, BUCKET).find((x) => `${x.name}-id` === bucketInput);
+  if (!b) throw new Error(`no bucket with id ${String(bucketInput)}`);
+  return b;
+}
+
+for (const stack of ["dev", "prod"] as const) {
+  describe(`program under mocks with Pulumi.${stack}.yaml`, () => {
+    let run: OfflineRun;
+    before(async () => {
+      run = await stackRun(stack);
+    });
+
+    it("sizes the genomics job from the stack config", () => {
+      const job = named(run, JOB, "genomics-job").inputs;
+      const e = EXPECTED[stack];
+      expect(job).to.include({
+        name: `csv_to_parquet_genomic_data-${stack}`,
+        glueVersion: "5.0",
+        workerType: e.workerType,
+        numberOfWorkers: e.numberOfWorkers,
+        timeout: e.timeout,
+        maxRetries: e.maxRetries,
+        executionClass: e.executionClass,
+      });
+      expect(job.executionProperty).to.deep.equal({ maxConcurrentRuns: e.maxConcurrentRuns });
+      expect(job.command).to.deep.include({ name: "glueetl", pythonVersion: "3" });
+    });
+
+    it("uploads the real script content-addressed and points the job at it", () => {
+      const file = path.join(REPO_ROOT, "scripts", "genomics_csv_to_parquet.py");
+      const hash = crypto
+        .createHash("sha256")
+        .update(fs.readFileSync(file))
+        .digest("hex")
+        .slice(0, 16);
+      const obj = named(run, "aws:s3/bucketObjectv2:BucketObjectv2", "genomics-script").inputs;
+      const scripts = named(run, BUCKET, "genomics-scripts");
+      const bucketName = `glue-etl-${stack}-genomics-scripts-offline`;
+      expect(scripts.inputs.bucketPrefix).to.equal(`glue-etl-${stack}-genomics-scripts-`);
+      expect(obj).to.include({
+        bucket: bucketName,
+        key: `jobs/${hash}/genomics_csv_to_parquet.py`,
+        sourceHash: hash,
+      });
+      const job = named(run, JOB, "genomics-job").inputs as { command: { scriptLocation: string } };
+      expect(job.command.scriptLocation).to.equal(
+        `s3://${bucketName}/jobs/${hash}/genomics_csv_to_parquet.py`,
+      );
+    });
+
+    it("sets the job's observability defaults and its own arguments", () => {
+      const args = named(run, JOB, "genomics-job").inputs.defaultArguments as Record<
+        string,
+        string
+      >;
+      const temp = `s3://glue-etl-${stack}-genomics-temp-offline`;
+      expect(args).to.include({
+        "--job-bookmark-option": "job-bookmark-enable",
+        "--enable-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-spark-ui": "true",
+        "--spark-event-logs-path": `${temp}/spark-ui-logs/`,
+        "--TempDir": `${temp}/glue-temp/`,
+        "--enable-auto-scaling": "true",
+        "--INPUT_PATH": `s3://glue-etl-${stack}-genomics-raw-offline/csv/*.csv`,
+        "--OUTPUT_PATH": `s3://glue-etl-${stack}-genomics-processed-offline/genomics/`,
+      });
+      expect(args["--extra-py-files"]).to.match(
+        /^s3:\/\/glue-etl-\w+-genomics-scripts-offline\/lib\/[0-9a-f]{16}\/glue_etl_common\.py$/,
+      );
+      for (const reserved of ["--JOB_NAME", "--debug", "--mode"])
+        expect(args).not.to.have.property(reserved);
+    });
+
+    it("encrypts S3 output, CloudWatch logs and bookmarks with the pipeline's rotated key", () => {
+      const key = named(run, "aws:kms/key:Key", "genomics-key").inputs;
+      expect(key.enableKeyRotation).to.equal(true);
+      const keyArn = `arn:aws:kms:eu-west-1:123456789012:key/genomics-key-mock-key-id`;
+      const sc = named(
+        run,
+        "aws:glue/securityConfiguration:SecurityConfiguration",
+        "genomics-security-configuration",
+      ).inputs;
+      expect(sc.name).to.equal(`glue-etl-${stack}-genomics`);
+      expect(sc.encryptionConfiguration).to.deep.equal({
+        s3Encryption: { s3EncryptionMode: "SSE-KMS", kmsKeyArn: keyArn },
+        cloudwatchEncryption: { cloudwatchEncryptionMode: "SSE-KMS", kmsKeyArn: keyArn },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: "CSE-KMS", kmsKeyArn: keyArn },
+      });
+      expect(named(run, JOB, "genomics-job").inputs.securityConfiguration).to.equal(sc.name);
+    });
+
+    it("gives every bucket SSE-KMS, owner-enforced ownership and a full public access block", () => {
+      const buckets = ofType(run, BUCKET);
+      expect(buckets.map((b) => b.name).sort()).to.deep.equal([
+        "genomics-processed",
+        "genomics-raw",
+        "genomics-scripts",
+        "genomics-temp",
+      ]);
+      const sse = ofType(
+        run,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      );
+      const pab = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+      const own = ofType(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls");
+      for (const b of buckets) {
+        const id = `${b.name}-id`;
+        const enc = sse.filter((s) => s.inputs.bucket === id);
+        expect(enc, b.name).to.have.length(1);
+        expect(enc[0]!.inputs.rules).to.deep.equal([
+          {
+            applyServerSideEncryptionByDefault: {
+              sseAlgorithm: "aws:kms",
+              kmsMasterKeyId: "arn:aws:kms:eu-west-1:123456789012:key/genomics-key-mock-key-id",
+            },
+            bucketKeyEnabled: true,
+          },
+        ]);
+        const block = pab.filter((p) => p.inputs.bucket === id);
+        expect(block, b.name).to.have.length(1);
+        expect(block[0]!.inputs).to.include({
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        });
+        expect(own.find((o) => o.inputs.bucket === id)?.inputs.rule).to.deep.equal({
+          objectOwnership: "BucketOwnerEnforced",
+        });
+      }
+    });
+
+    it("denies non-TLS access to every bucket and its objects", () => {
+      const policies = ofType(run, "aws:s3/bucketPolicy:BucketPolicy");
+      expect(policies).to.have.length(4);
+      for (const p of policies) {
+        const bucket = bucketOf(run, p.inputs.bucket);
+        const arn = `arn:aws:s3:::${bucket.inputs.bucketPrefix as string}offline`;
+        const deny = policyOf(p).Statement.find((s) => s.Sid === "DenyInsecureTransport");
+        expect(deny, bucket.name).to.deep.equal({
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [arn, `${arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        });
+      }
+    });
+
+    it("versions data buckets and expires temp data after the configured days", () => {
+      const versioned = ofType(run, "aws:s3/bucketVersioning:BucketVersioning").map((v) => {
+        expect(v.inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
+        return bucketOf(run, v.inputs.bucket).name;
+      });
+      expect(versioned.sort()).to.deep.equal([
+        "genomics-processed",
+        "genomics-raw",
+        "genomics-scripts",
+      ]);
+      const lifecycle = named(
+        run,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "genomics-temp-lifecycle",
+      );
+      const rules = lifecycle.inputs.rules as { id: string; expiration?: { days: number } }[];
+      expect(rules.find((r) => r.id === "expire-temp-data")?.expiration).to.deep.equal({
+        days: EXPECTED[stack].tempDays,
+      });
+    });
+
+    it("trusts only Glue and scopes the job role to this pipeline's buckets and prefixes", () => {
+      const role = named(run, "aws:iam/role:Role", "genomics-role");
+      const trust = JSON.parse(role.inputs.assumeRolePolicy as string);
+      expect(trust.Statement).to.deep.equal([
+        { Effect: "Allow", Principal: { Service: "glue.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ]);
+      const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+      expect(attachments.map((a) => a.inputs.policyArn)).to.deep.equal([
+        "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole",
+      ]);
+      const b = (p: string) => `arn:aws:s3:::glue-etl-${stack}-genomics-${p}-offline`;
+      const doc = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "genomics-access"));
+      const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
+      expect(bySid.ReadInputAndScripts!.Resource).to.deep.equal([
+        `${b("raw")}/csv/*`,
+        `${b("scripts")}/jobs/*`,
+        `${b("scripts")}/lib/*`,
+      ]);
+      expect(bySid.ReadInputAndScripts!.Action).to.deep.equal([
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+      ]);
+      expect(bySid.ListInput0).to.deep.include({
+        Resource: b("raw"),
+        Condition: { StringLike: { "s3:prefix": ["csv/*"] } },
+      });
+      expect(bySid.WriteOutputAndTemp!.Resource).to.deep.equal([
+        `${b("processed")}/*`,
+        `${b("temp")}/*`,
+      ]);
+      expect(bySid.UsePipelineKey!.Resource).to.equal(
+        "arn:aws:kms:eu-west-1:123456789012:key/genomics-key-mock-key-id",
+      );
+      for (const s of doc.Statement) {
+        for (const action of asList(s.Action)) expect(action, s.Sid).not.to.match(/^(\*|s3:\*)$/);
+        for (const res of asList(s.Resource)) expect(res, s.Sid).not.to.equal("*");
+      }
+    });
+
+    it("tags every taggable resource with environment, owner and cost centre", () => {
+      const taggable = run.resources.filter((r) => r.custom && "tags" in r.inputs);
+      expect(taggable.length).to.be.greaterThan(6);
+      for (const r of taggable) {
+        expect(r.inputs.tags, r.name).to.include({
+          environment: stack,
+          owner: "data-platform",
+          "cost-center": "CC-4711",
+        });
+      }
+      // Resources AWS can tag must not be missing tags.
+      for (const type of [BUCKET, JOB, "aws:iam/role:Role", "aws:kms/key:Key"]) {
+        for (const r of ofType(run, type)) expect(r.inputs, r.name).to.have.property("tags");
+      }
+    });
+
+    it("nests every AWS resource under its pipeline component", () => {
+      const comps = run.resources.filter((r) => !r.custom);
+      for (const c of comps) expect(c.type).to.match(/^glue-etl:[a-z]+:[A-Z]\w+$/);
+      expect(comps.find((c) => c.type === "glue-etl:pipeline:EtlPipeline")?.parent).to.equal(
+        undefined,
+      );
+      for (const r of run.resources.filter((x) => x.custom)) {
+        expect(r.urn, r.name).to.match(
+          /^urn:pulumi:\w+::glue-etl::glue-etl:pipeline:EtlPipeline\$glue-etl:\w+:\w+\$aws:/,
+        );
+        expect(r.name.startsWith("genomics-"), r.name).to.equal(true);
+      }
+    });
+
+    it("exports what operators need", () => {
+      const out = run.outputs as {
+        environment: string;
+        pipelines: Record<string, Record<string, unknown>>;
+      };
+      expect(out.environment).to.equal(stack);
+      expect(out.pipelines.genomics).to.deep.include({
+        jobName: `csv_to_parquet_genomic_data-${stack}`,
+        maxConcurrentRuns: EXPECTED[stack].maxConcurrentRuns,
+        securityConfiguration: `glue-etl-${stack}-genomics`,
+      });
+      expect(out.pipelines.genomics!.buckets).to.have.keys("raw", "processed", "scripts", "temp");
+    });
+  });
+}
+
+describe("program with invalid config", () => {
+  it("fails before registering any resource and names every bad key", async () => {
+    let err: unknown;
+    try {
+      await runStackOffline("prod", {
+        "glue-etl:sizing": {
+          workerType: "G.4X",
+          numberOfWorkers: 1,
+          maxConcurrentRuns: 30,
+          timeoutMinutes: 2880,
+          maxRetries: 2,
+          executionClass: "FLEX",
+        },
+        "aws:region": undefined,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(OfflineProgramError);
+    const e = err as OfflineProgramError;
+    expect(e.cause).to.be.instanceOf(ConfigValidationError);
+    expect(e.resources).to.deep.equal([]);
+    expect((e.cause as ConfigValidationError).problems.map((p) => p.key)).to.deep.equal([
+      "aws:region",
+      "glue-etl:sizing.numberOfWorkers",
+      "glue-etl:sizing.executionClass",
+    ]);
+  });
+
+  it("accepts a per-pipeline override from the stack file", async () => {
+    const run = await runStackOffline("dev", {
+      "glue-etl:pipelines": { genomics: { numberOfWorkers: 5, executionClass: "STANDARD" } },
+    });
+    expect(named(run, JOB, "genomics-job").inputs).to.include({
+      numberOfWorkers: 5,
+      executionClass: "STANDARD",
+      workerType: "G.1X",
+    });
+  });
+});
