@@ -269,6 +269,7 @@ export async function runStackOffline(
     // The program registers resources when imported: load it afresh for every run. Modules it
     // imports hold no state, so they stay cached (and their classes stay comparable).
     delete require.cache[programPath];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- re-executes the program
     return require(programPath) as Record<string, unknown>;
   });
 }

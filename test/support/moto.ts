@@ -43,7 +43,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilUp(
+  endpoint: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -74,7 +78,7 @@ export async function startMoto(region = "eu-west-1"): Promise<MotoServer> {
     await waitUntilUp(endpoint, child, 30_000);
   } catch (e) {
     child.kill("SIGKILL");
-    throw new Error(`${(e as Error).message}\n${stderr}`);
+    throw new Error(`${(e as Error).message}\n${stderr}`, { cause: e });
   }
   const env: Record<string, string> = {
     AWS_ACCESS_KEY_ID: "testing",
