@@ -1,0 +1,303 @@
+import { CreateJobCommand, GetJobRunsCommand, GlueClient, JobRun } from "@aws-sdk/client-glue";
+import { expect } from "chai";
+import {
+  HandlerResult,
+  StarterConfig,
+  configFromEnv,
+  makeHandler,
+  objectsFromEvent,
+} from "../../lambda/start-job-run";
+import { MotoServer, startMoto } from "../support/moto";
+
+const BUCKET = "glue-etl-dev-manifest-raw";
+const CONFIG: StarterConfig = {
+  jobName: "ndjson_manifest_to_parquet-dev",
+  argumentName: "--MANIFEST_PATH",
+  bucket: BUCKET,
+  prefix: "manifests/",
+  suffix: "manifest.json",
+  extraArguments: { "--OUTPUT_PATH": "s3://glue-etl-dev-manifest-processed/" },
+};
+
+/** An S3 event notification as Lambda receives it (keys URL-encoded). */
+function s3Notification(
+  key: string,
+  size: number,
+  eventTime: Date,
+  eventName = "ObjectCreated:Put",
+) {
+  return {
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: "eu-west-1",
+        eventTime: eventTime.toISOString(),
+        eventName,
+        userIdentity: { principalId: "AWS:AIDAEXAMPLE" },
+        requestParameters: { sourceIPAddress: "198.51.100.7" },
+        responseElements: {
+          "x-amz-request-id": "C3D13FE58DE4C810",
+          "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
+        },
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "manifest-landed",
+          bucket: {
+            name: BUCKET,
+            ownerIdentity: { principalId: "A3NL1KOZZKExample" },
+            arn: `arn:aws:s3:::${BUCKET}`,
+          },
+          object: {
+            key: encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+"),
+            size,
+            eTag: "d41d8cd98f00b204e9800998ecf8427e",
+            versionId: "096fKKXTRTtl3on89fVO.nfljtsv6qko",
+            sequencer: "0055AED6DCD90281E5",
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** The EventBridge "Object Created" event S3 sends when the bucket has EventBridge enabled. */
+function eventBridgeObjectCreated(key: string, size: number, time: Date) {
+  return {
+    version: "0",
+    id: "17793124-05d4-b198-2fde-7ededc63b103",
+    "detail-type": "Object Created",
+    source: "aws.s3",
+    account: "123456789012",
+    time: time.toISOString(),
+    region: "eu-west-1",
+    resources: [`arn:aws:s3:::${BUCKET}`],
+    detail: {
+      version: "0",
+      bucket: { name: BUCKET },
+      object: {
+        key,
+        size,
+        etag: "b1946ac92492d2347c6235b4d2611184",
+        sequencer: "00617F08299329D189",
+      },
+      "request-id": "N4N7GDK58NMKJ12R",
+      requester: "123456789012",
+      "source-ip-address": "198.51.100.7",
+      reason: "PutObject",
+    },
+  };
+}
+
+describe("lambda start-job-run against a local Glue endpoint", function () {
+  let moto: MotoServer;
+  let glue: GlueClient;
+
+  before(async function () {
+    this.timeout(60_000);
+    moto = await startMoto();
+    glue = new GlueClient({
+      endpoint: moto.endpoint,
+      region: moto.env.AWS_REGION,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+  });
+  after(async () => {
+    glue?.destroy();
+    await moto?.stop();
+  });
+
+  async function createJob(name: string, maxConcurrentRuns: number): Promise<void> {
+    await glue.send(
+      new CreateJobCommand({
+        Name: name,
+        Role: "arn:aws:iam::123456789012:role/glue-etl-dev-manifest",
+        Command: {
+          Name: "glueetl",
+          ScriptLocation: "s3://scripts/jobs/ndjson_manifest_to_parquet.py",
+          PythonVersion: "3",
+        },
+        GlueVersion: "5.0",
+        ExecutionProperty: { MaxConcurrentRuns: maxConcurrentRuns },
+      }),
+    );
+  }
+  async function runsOf(jobName: string): Promise<JobRun[]> {
+    return (await glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
+  }
+  /** Sets (or with undefined, clears) how moto advances job run states. */
+  async function motoTransition(transition: { progression: string; times: number } | undefined) {
+    const action = transition ? "set-transition" : "unset-transition";
+    const res = await fetch(`${moto.endpoint}/moto-api/state-manager/${action}`, {
+      method: "POST",
+      body: JSON.stringify({ model_name: "glue::job_run", ...(transition ? { transition } : {}) }),
+    });
+    expect(res.ok, `moto ${action}`).to.equal(true);
+  }
+  let logged: string[] = [];
+  const handlerFor = (config: StarterConfig) =>
+    makeHandler({
+      glue: () => glue,
+      config: () => config,
+      log: (level, message) => logged.push(`${level} ${message}`),
+    });
+  const secondsAgo = (s: number) => new Date(Date.now() - s * 1000);
+
+  beforeEach(async () => {
+    logged = [];
+    await moto.reset();
+    await createJob(CONFIG.jobName, 10);
+  });
+
+  it("starts one run with the object's path from an S3 notification, and ignores its duplicate", async () => {
+    const handler = handlerFor(CONFIG);
+    const event = s3Notification("manifests/2026-11-21/manifest.json", 1843, secondsAgo(5));
+    const first = await handler(event);
+    const path = `s3://${BUCKET}/manifests/2026-11-21/manifest.json`;
+    expect(first.outcomes).to.have.length(1);
+    expect(first.outcomes[0]).to.include({ status: "started", path });
+
+    const again = await handler(event);
+    expect(again.outcomes[0]).to.deep.equal({
+      path,
+      status: "duplicate",
+      jobRunId: first.outcomes[0].jobRunId,
+    });
+
+    const runs = await runsOf(CONFIG.jobName);
+    expect(runs).to.have.length(1);
+    expect(runs[0].Id).to.equal(first.outcomes[0].jobRunId);
+    expect(runs[0].Arguments).to.deep.equal({
+      "--MANIFEST_PATH": path,
+      "--OUTPUT_PATH": "s3://glue-etl-dev-manifest-processed/",
+    });
+  });
+
+  it("decodes URL-encoded keys of S3 notifications", async () => {
+    await handlerFor(CONFIG)(s3Notification("manifests/batch 7/manifest.json", 20, secondsAgo(5)));
+    const runs = await runsOf(CONFIG.jobName);
+    expect(runs.map((r) => r.Arguments?.["--MANIFEST_PATH"])).to.deep.equal([
+      `s3://${BUCKET}/manifests/batch 7/manifest.json`,
+    ]);
+  });
+
+  it("rejects a zero-byte object, other suffixes and prefixes, and deletions without starting runs", async () => {
+    const handler = handlerFor(CONFIG);
+    const t = secondsAgo(5);
+    const results: HandlerResult[] = [
+      await handler(s3Notification("manifests/2026-11-22/manifest.json", 0, t)),
+      await handler(s3Notification("manifests/2026-11-22/part-0001.ndjson", 3_500_000, t)),
+      await handler(s3Notification("incoming/manifest.json", 900, t)),
+      await handler(
+        s3Notification("manifests/2026-11-22/manifest.json", 900, t, "ObjectRemoved:Delete"),
+      ),
+    ];
+    expect(results.map((r) => r.outcomes[0].reason)).to.deep.equal([
+      "object is empty (0 bytes)",
+      'key does not end with "manifest.json"',
+      'key does not start with "manifests/"',
+      "not an object-created event",
+    ]);
+    expect(results.every((r) => r.outcomes[0].status === "rejected")).to.equal(true);
+    expect(await runsOf(CONFIG.jobName)).to.have.length(0);
+    expect(logged).to.deep.equal(Array(4).fill("WARN object ignored"));
+  });
+
+  it("handles EventBridge Object Created events, treating a redelivery as a duplicate", async () => {
+    const handler = handlerFor(CONFIG);
+    const event = eventBridgeObjectCreated(
+      "manifests/2026-11-23/manifest.json",
+      2048,
+      secondsAgo(3),
+    );
+    expect((await handler(event)).outcomes[0].status).to.equal("started");
+    expect((await handler(event)).outcomes[0].status).to.equal("duplicate");
+    const empty = await handler(
+      eventBridgeObjectCreated("manifests/2026-11-24/manifest.json", 0, secondsAgo(3)),
+    );
+    expect(empty.outcomes[0]).to.include({
+      status: "rejected",
+      reason: "object is empty (0 bytes)",
+    });
+    const runs = await runsOf(CONFIG.jobName);
+    expect(runs.map((r) => r.Arguments?.["--MANIFEST_PATH"])).to.deep.equal([
+      `s3://${BUCKET}/manifests/2026-11-23/manifest.json`,
+    ]);
+  });
+
+  it("starts a new run when the same key is written again after the last run started", async () => {
+    const handler = handlerFor(CONFIG);
+    const key = "manifests/2026-11-25/manifest.json";
+    await handler(s3Notification(key, 100, secondsAgo(5)));
+    const rewritten = await handler(s3Notification(key, 120, new Date(Date.now() + 2000)));
+    expect(rewritten.outcomes[0].status).to.equal("started");
+    expect(await runsOf(CONFIG.jobName)).to.have.length(2);
+  });
+
+  it("starts exactly one run for two copies of an event handled at once (max 1 concurrent run)", async () => {
+    const job = "one_at_a_time-dev";
+    await createJob(job, 1);
+    // Keep runs in STARTING, as a real run would be for minutes; moto completes them at once.
+    await motoTransition({ progression: "manual", times: 1000 });
+    const handler = handlerFor({ ...CONFIG, jobName: job });
+    const event = s3Notification("manifests/2026-11-26/manifest.json", 100, secondsAgo(5));
+    const [a, b] = await Promise.all([handler(event), handler(event)]);
+    const statuses = [a.outcomes[0].status, b.outcomes[0].status].sort();
+    expect(statuses).to.deep.equal(["duplicate", "started"]);
+    expect(logged.sort()).to.deep.equal([
+      "INFO duplicate event, run exists",
+      "INFO job run started",
+    ]);
+    expect(await runsOf(job)).to.have.length(1);
+  });
+  afterEach(() => motoTransition(undefined));
+
+  it("fails the invocation, naming the object, when Glue refuses the run", async () => {
+    const handler = handlerFor({ ...CONFIG, jobName: "no_such_job-dev" });
+    let error: Error | undefined;
+    try {
+      await handler(s3Notification("manifests/2026-11-27/manifest.json", 100, secondsAgo(5)));
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).to.match(
+      /^Could not start no_such_job-dev for 1 object\(s\):\ns3:\/\/glue-etl-dev-manifest-raw\/manifests\/2026-11-27\/manifest.json: EntityNotFoundException/,
+    );
+  });
+});
+
+describe("lambda start-job-run event parsing and settings", () => {
+  it("refuses events that are not from S3", () => {
+    expect(() => objectsFromEvent({ source: "aws.glue", detail: {} })).to.throw(
+      "Not an S3 event: expected S3 notification Records or an EventBridge event from aws.s3",
+    );
+    expect(() => objectsFromEvent({ Records: [{ eventSource: "aws:sqs" }] })).to.throw(
+      "Records[0] is not an S3 event notification record",
+    );
+  });
+
+  it("reads its settings from the environment and names every bad variable", () => {
+    expect(
+      configFromEnv({
+        JOB_NAME: "j-dev",
+        ARGUMENT_NAME: "--MANIFEST_PATH",
+        KEY_SUFFIX: "manifest.json",
+      }),
+    ).to.deep.equal({
+      jobName: "j-dev",
+      argumentName: "--MANIFEST_PATH",
+      bucket: undefined,
+      prefix: "",
+      suffix: "manifest.json",
+      extraArguments: {},
+    });
+    expect(() =>
+      configFromEnv({ JOB_NAME: "", ARGUMENT_NAME: "MANIFEST_PATH", EXTRA_ARGUMENTS: "[1]" }),
+    ).to.throw(
+      "start-job-run is misconfigured:\n" +
+        '  - JOB_NAME: got ""; allowed: a Glue job name\n' +
+        '  - ARGUMENT_NAME: got "MANIFEST_PATH"; allowed: a job argument such as --MANIFEST_PATH\n' +
+        "  - EXTRA_ARGUMENTS: not an object; allowed: a JSON object of argument names to strings",
+    );
+  });
+});
