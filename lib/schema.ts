@@ -432,6 +432,7 @@ function checkFormat(
   p: Problems,
   format: TableFormat,
   columns: readonly ColumnDeclaration[],
+  declared: readonly ColumnDeclaration[],
 ): void {
   if (format.kind !== "csv") return;
   const quoted = (format.quoting ?? "quoted") === "quoted";
@@ -460,7 +461,7 @@ function checkFormat(
       if (c.type && !OPEN_CSV_TYPES.has(c.type)) {
         p.add(
           `columns[${i}].type`,
-          c.type,
+          declared[i].type,
           `with quoted CSV (OpenCSVSerde) one of ${[...OPEN_CSV_TYPES].join(", ")}; ` +
             'declare it string and CAST in queries, or use quoting "none" for unquoted data',
         );
@@ -494,7 +495,7 @@ export function validateTable(decl: TableDeclaration): {
   const seen = new Map<string, string>();
   const columns = checkColumns(p, "columns", decl.columns ?? [], seen, false);
   const partitionKeys = checkColumns(p, "partitionKeys", decl.partitionKeys ?? [], seen, true);
-  checkFormat(p, decl.format, columns);
+  checkFormat(p, decl.format, columns, decl.columns ?? []);
   if (decl.projection) checkProjection(p, decl.projection, partitionKeys);
   if (p.list.length > 0) throw new SchemaValidationError(String(decl.name), p.list);
   return { columns, partitionKeys };
