@@ -1,0 +1,494 @@
+/**
+ * An object landing in S3 starts a Glue job, in one of two ways:
+ *
+ * - `S3EventWorkflowStart`: the bucket sends its events to EventBridge, a rule matches Object
+ *   Created under a prefix and suffix, and the rule notifies a Glue workflow whose start trigger
+ *   is an EVENT trigger (batch size and window). Suits "process what is new under a prefix" jobs
+ *   with bookmarks: the run does not receive the object's key as an argument.
+ * - `S3EventJobStarter`: a Lambda function starts the job itself with the object's `s3://` path
+ *   as a job argument (e.g. `--MANIFEST_PATH`), once per object, however often the event arrives.
+ *
+ * A bucket has ONE notification configuration: when several of these share a bucket, let only one
+ * manage it (`manageBucketNotification`) or declare the aws.s3.BucketNotification yourself.
+ */
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as esbuild from "esbuild";
+import { PolicyStatement, awsContext, policyDocument, serviceTrustPolicy } from "../lib/aws";
+
+type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
+
+/** The EventBridge pattern for "an object was created in this bucket under prefix…suffix, and is not empty". */
+export function objectCreatedPattern(
+  bucket: string,
+  prefix = "",
+  suffix = "",
+): Record<string, unknown> {
+  // EventBridge matches one key by prefix OR suffix; both at once need a wildcard pattern.
+  const escape = (s: string) => s.replace(/[\\*]/g, (c) => `\\${c}`);
+  const key =
+    prefix && suffix
+      ? [{ wildcard: `${escape(prefix)}*${escape(suffix)}` }]
+      : prefix
+        ? [{ prefix }]
+        : suffix
+          ? [{ suffix }]
+          : undefined;
+  return {
+    source: ["aws.s3"],
+    "detail-type": ["Object Created"],
+    detail: {
+      bucket: { name: [bucket] },
+      object: { ...(key ? { key } : {}), size: [{ numeric: [">", 0] }] },
+    },
+  };
+}
+
+function checkKeyFilter(
+  owner: string,
+  prefix: string | undefined,
+  suffix: string | undefined,
+): void {
+  for (const [field, v] of [
+    ["prefix", prefix],
+    ["suffix", suffix],
+  ] as const) {
+    if (v !== undefined && (v.startsWith("/") || v.length > 1024)) {
+      throw new Error(
+        `${owner}: ${field} ${JSON.stringify(v)} is not allowed: S3 keys have no leading "/" and are at most 1024 characters`,
+      );
+    }
+  }
+}
+
+export interface DeadLetterQueueArgs {
+  /** KMS key for the queue. Default: SQS-managed encryption (SSE-SQS), which needs no key policy. */
+  readonly kmsKeyArn?: pulumi.Input<string>;
+  /** EventBridge rules allowed to send failed events here. Default none. */
+  readonly eventRuleArns?: pulumi.Input<string>[];
+  readonly tags?: Tags;
+}
+
+/** An encrypted SQS queue that keeps events that could not be delivered, for 14 days. */
+export class DeadLetterQueue extends pulumi.ComponentResource {
+  public readonly queue: aws.sqs.Queue;
+  public readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("glue-etl:events:DeadLetterQueue", name, {}, opts);
+    this.queue = new aws.sqs.Queue(
+      `${name}-queue`,
+      {
+        messageRetentionSeconds: 14 * 24 * 3600,
+        ...(args.kmsKeyArn ? { kmsMasterKeyId: args.kmsKeyArn } : { sqsManagedSseEnabled: true }),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    this.arn = this.queue.arn;
+    const statements: PolicyStatement[] = [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sqs:*",
+        Resource: this.queue.arn,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ];
+    if (args.eventRuleArns?.length) {
+      statements.push({
+        Sid: "EventBridgeDeadLetters",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: this.queue.arn,
+        Condition: { ArnEquals: { "aws:SourceArn": args.eventRuleArns } },
+      });
+    }
+    new aws.sqs.QueuePolicy(
+      `${name}-policy`,
+      { queueUrl: this.queue.url, policy: policyDocument(statements) },
+      { parent: this },
+    );
+    this.registerOutputs({ arn: this.arn });
+  }
+}
+
+export interface S3EventWorkflowStartArgs {
+  /** Bucket whose objects start the workflow. */
+  readonly bucketName: pulumi.Input<string>;
+  /** Only keys starting with this, e.g. `raw/sales/`. Default "" (all keys). */
+  readonly prefix?: string;
+  /** Only keys ending with this, e.g. `.json`. Default "" (all keys). */
+  readonly suffix?: string;
+  /** Glue workflow to notify; its start trigger must be an event trigger. */
+  readonly workflowName: pulumi.Input<string>;
+  /**
+   * Declare the bucket's notification configuration with EventBridge delivery on. Default true;
+   * set false when another resource manages this bucket's notifications (it must enable
+   * EventBridge).
+   */
+  readonly manageBucketNotification?: boolean;
+  /** KMS key for the dead-letter queue. Default: SQS-managed encryption. */
+  readonly deadLetterKmsKeyArn?: pulumi.Input<string>;
+  /** Tags for every taggable resource. Default none. */
+  readonly tags?: Tags;
+}
+
+/**
+ * S3 → EventBridge → Glue workflow: the rule sends matching Object Created events to the
+ * workflow's event trigger through a role allowed only glue:NotifyEvent on that workflow. Events
+ * EventBridge cannot deliver go to an encrypted dead-letter queue.
+ */
+export class S3EventWorkflowStart extends pulumi.ComponentResource {
+  public readonly rule: aws.cloudwatch.EventRule;
+  public readonly role: aws.iam.Role;
+  public readonly deadLetterQueue: DeadLetterQueue;
+
+  constructor(
+    name: string,
+    args: S3EventWorkflowStartArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("glue-etl:events:S3EventWorkflowStart", name, {}, opts);
+    checkKeyFilter(name, args.prefix, args.suffix);
+    const child = { parent: this };
+    const ctx = awsContext(this);
+    const workflowArn = pulumi.interpolate`arn:${ctx.partition}:glue:${ctx.region}:${ctx.accountId}:workflow/${args.workflowName}`;
+
+    if (args.manageBucketNotification ?? true) {
+      new aws.s3.BucketNotification(
+        `${name}-eventbridge`,
+        { bucket: args.bucketName, eventbridge: true },
+        child,
+      );
+    }
+    this.rule = new aws.cloudwatch.EventRule(
+      `${name}-rule`,
+      {
+        description: pulumi.interpolate`Objects created in ${args.bucketName}/${args.prefix ?? ""}…${args.suffix ?? ""} notify Glue workflow ${args.workflowName}`,
+        eventPattern: pulumi
+          .output(args.bucketName)
+          .apply((b) => JSON.stringify(objectCreatedPattern(b, args.prefix, args.suffix))),
+        tags: args.tags,
+      },
+      child,
+    );
+    // Only this rule, in this account, may use the role (no confused deputy).
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "Lets one EventBridge rule notify its Glue workflow",
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: {
+                StringEquals: { "aws:SourceAccount": ctx.accountId },
+                ArnEquals: { "aws:SourceArn": this.rule.arn },
+              },
+            },
+          ],
+        }),
+        tags: args.tags,
+      },
+      child,
+    );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-notify-workflow`,
+      {
+        role: this.role.id,
+        policy: policyDocument([
+          {
+            Sid: "NotifyThisWorkflowOnly",
+            Effect: "Allow",
+            Action: "glue:NotifyEvent",
+            Resource: workflowArn,
+          },
+        ]),
+      },
+      child,
+    );
+    this.deadLetterQueue = new DeadLetterQueue(
+      `${name}-dlq`,
+      { kmsKeyArn: args.deadLetterKmsKeyArn, eventRuleArns: [this.rule.arn], tags: args.tags },
+      child,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-target`,
+      {
+        rule: this.rule.name,
+        arn: workflowArn,
+        roleArn: this.role.arn,
+        deadLetterConfig: { arn: this.deadLetterQueue.arn },
+        retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+    this.registerOutputs({
+      ruleName: this.rule.name,
+      deadLetterQueueArn: this.deadLetterQueue.arn,
+    });
+  }
+}
+
+const HANDLER_SOURCE = path.join(__dirname, "..", "lambda", "start-job-run.ts");
+let bundledHandler: string | undefined;
+
+/**
+ * The Lambda handler and the parts of @aws-sdk/client-glue it uses, as one CommonJS file.
+ * Bundled from the repo on every program run (deterministic output, so the archive only changes
+ * when the code does), and once per process.
+ */
+export function bundleStartJobRun(): string {
+  bundledHandler ??= esbuild.buildSync({
+    entryPoints: [HANDLER_SOURCE],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    // The SDK's ES modules tree-shake to the three commands used: a third of the CommonJS size.
+    mainFields: ["module", "main"],
+    minify: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "silent",
+  }).outputFiles[0].text;
+  return bundledHandler;
+}
+
+export interface S3EventJobStarterArgs {
+  /** Bucket whose objects start the job. */
+  readonly bucketName: pulumi.Input<string>;
+  /** Only keys starting with this, e.g. `manifests/`. Default "" (all keys). */
+  readonly prefix?: string;
+  /** Only keys ending with this, e.g. `manifest.json`. Default "" (all keys). */
+  readonly suffix?: string;
+  /** Glue job to start. */
+  readonly jobName: pulumi.Input<string>;
+  /** Job argument that receives the object's `s3://bucket/key` path, e.g. `--MANIFEST_PATH`. */
+  readonly argumentName: string;
+  /** Further fixed run arguments. Default none (the job's default arguments apply). */
+  readonly extraArguments?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * How events reach the function: `s3Notification` (the bucket invokes it) or `eventBridge`
+   * (an EventBridge rule on Object Created). Default `s3Notification`.
+   */
+  readonly delivery?: "s3Notification" | "eventBridge";
+  /** Declare the bucket's notification configuration. Default true (see the module comment). */
+  readonly manageBucketNotification?: boolean;
+  /** Days the function's logs are kept. Default 30. */
+  readonly logRetentionDays?: number;
+  /**
+   * Concurrent executions reserved for the function. Default none: reserving needs spare account
+   * concurrency, which new accounts do not have.
+   */
+  readonly reservedConcurrency?: number;
+  /** KMS key for the dead-letter queue. Default: SQS-managed encryption. */
+  readonly deadLetterKmsKeyArn?: pulumi.Input<string>;
+  /** Tags for every taggable resource. Default none. */
+  readonly tags?: Tags;
+}
+
+/**
+ * S3 → Lambda → glue:StartJobRun with the object's path. The function's role may only start and
+ * list runs of this one job, write its own log group and send to its dead-letter queue; events it
+ * fails on after Lambda's two retries land in that queue.
+ */
+export class S3EventJobStarter extends pulumi.ComponentResource {
+  public readonly function: aws.lambda.Function;
+  public readonly role: aws.iam.Role;
+  public readonly deadLetterQueue: DeadLetterQueue;
+  public readonly logGroup: aws.cloudwatch.LogGroup;
+
+  constructor(name: string, args: S3EventJobStarterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("glue-etl:events:S3EventJobStarter", name, {}, opts);
+    checkKeyFilter(name, args.prefix, args.suffix);
+    if (!/^--[A-Za-z0-9_-]+$/.test(args.argumentName)) {
+      throw new Error(
+        `${name}: argumentName ${JSON.stringify(args.argumentName)} is not allowed: a job argument name such as --MANIFEST_PATH`,
+      );
+    }
+    const delivery = args.delivery ?? "s3Notification";
+    const child = { parent: this };
+    const ctx = awsContext(this);
+    const jobArn = pulumi.interpolate`arn:${ctx.partition}:glue:${ctx.region}:${ctx.accountId}:job/${args.jobName}`;
+    const bucketArn = pulumi.interpolate`arn:${ctx.partition}:s3:::${args.bucketName}`;
+
+    const rule =
+      delivery === "eventBridge"
+        ? new aws.cloudwatch.EventRule(
+            `${name}-rule`,
+            {
+              description: pulumi.interpolate`Objects created in ${args.bucketName} start Glue job ${args.jobName}`,
+              eventPattern: pulumi
+                .output(args.bucketName)
+                .apply((b) => JSON.stringify(objectCreatedPattern(b, args.prefix, args.suffix))),
+              tags: args.tags,
+            },
+            child,
+          )
+        : undefined;
+    this.deadLetterQueue = new DeadLetterQueue(
+      `${name}-dlq`,
+      {
+        kmsKeyArn: args.deadLetterKmsKeyArn,
+        eventRuleArns: rule ? [rule.arn] : undefined,
+        tags: args.tags,
+      },
+      child,
+    );
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays ?? 30, tags: args.tags },
+      child,
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "Starts one Glue job for objects landing in S3",
+        assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+        tags: args.tags,
+      },
+      child,
+    );
+    const logStreams = pulumi.interpolate`arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${this.logGroup.name}:*`;
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: policyDocument([
+          {
+            Sid: "StartAndListRunsOfThisJob",
+            Effect: "Allow",
+            Action: ["glue:StartJobRun", "glue:GetJobRuns"],
+            Resource: jobArn,
+          },
+          {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: logStreams,
+          },
+          {
+            Sid: "DeadLetters",
+            Effect: "Allow",
+            Action: "sqs:SendMessage",
+            Resource: this.deadLetterQueue.arn,
+          },
+        ]),
+      },
+      child,
+    );
+    const environment: Record<string, pulumi.Input<string>> = {
+      JOB_NAME: args.jobName,
+      ARGUMENT_NAME: args.argumentName,
+      BUCKET_NAME: args.bucketName,
+      KEY_PREFIX: args.prefix ?? "",
+      KEY_SUFFIX: args.suffix ?? "",
+    };
+    if (args.extraArguments && Object.keys(args.extraArguments).length) {
+      environment.EXTRA_ARGUMENTS = pulumi.jsonStringify(args.extraArguments);
+    }
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        description: pulumi.interpolate`Starts Glue job ${args.jobName} with ${args.argumentName} set to each new object's path`,
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({
+          "index.js": new pulumi.asset.StringAsset(bundleStartJobRun()),
+        }),
+        role: this.role.arn,
+        memorySize: 256,
+        timeout: 60,
+        environment: { variables: environment },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+        ...(args.reservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: args.reservedConcurrency }
+          : {}),
+        tags: args.tags,
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-async`,
+      {
+        functionName: this.function.name,
+        maximumRetryAttempts: 2,
+        maximumEventAgeInSeconds: 6 * 3600,
+        destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
+      },
+      child,
+    );
+
+    if (rule) {
+      const permission = new aws.lambda.Permission(
+        `${name}-events-invoke`,
+        {
+          action: "lambda:InvokeFunction",
+          function: this.function.name,
+          principal: "events.amazonaws.com",
+          sourceArn: rule.arn,
+        },
+        child,
+      );
+      new aws.cloudwatch.EventTarget(
+        `${name}-target`,
+        {
+          rule: rule.name,
+          arn: this.function.arn,
+          deadLetterConfig: { arn: this.deadLetterQueue.arn },
+          retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
+        },
+        { parent: this, dependsOn: [permission] },
+      );
+      if (args.manageBucketNotification ?? true) {
+        new aws.s3.BucketNotification(
+          `${name}-eventbridge`,
+          { bucket: args.bucketName, eventbridge: true },
+          child,
+        );
+      }
+    } else {
+      const permission = new aws.lambda.Permission(
+        `${name}-s3-invoke`,
+        {
+          action: "lambda:InvokeFunction",
+          function: this.function.name,
+          principal: "s3.amazonaws.com",
+          sourceArn: bucketArn,
+          sourceAccount: ctx.accountId,
+        },
+        child,
+      );
+      if (args.manageBucketNotification ?? true) {
+        new aws.s3.BucketNotification(
+          `${name}-notification`,
+          {
+            bucket: args.bucketName,
+            lambdaFunctions: [
+              {
+                lambdaFunctionArn: this.function.arn,
+                events: ["s3:ObjectCreated:*"],
+                ...(args.prefix ? { filterPrefix: args.prefix } : {}),
+                ...(args.suffix ? { filterSuffix: args.suffix } : {}),
+              },
+            ],
+          },
+          { parent: this, dependsOn: [permission] },
+        );
+      }
+    }
+    this.registerOutputs({
+      functionName: this.function.name,
+      deadLetterQueueArn: this.deadLetterQueue.arn,
+    });
+  }
+}
