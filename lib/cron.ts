@@ -111,7 +111,7 @@ class FieldParser {
       if (step !== undefined) {
         if (!/^\d+$/.test(step) || Number(step) < 1 || Number(step) > this.spec.max) {
           this.fail(
-            `has the increment ${JSON.stringify(step)}; an increment is a whole number from 1 to ${this.spec.max}`,
+            `the increment ${JSON.stringify(step)} is not a whole number from 1 to ${this.spec.max}`,
           );
         }
         by = Number(step);
