@@ -1,0 +1,283 @@
+"""Genomics CSV files to Parquet partitioned by normalised chromosome.
+
+Glue:  --INPUT_PATH s3://bucket/csv/*.csv --OUTPUT_PATH s3://bucket/output/ [--REJECTED_PATH …]
+Local: python scripts/genomics_csv_to_parquet.py --INPUT_PATH data/*.csv --OUTPUT_PATH out/
+
+Input contract: CSV (RFC 4180 quoting, LF or CRLF) with a header row. The chromosome and position
+columns are found by name among the usual spellings; every other column is carried through as a
+string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet`` with ``position`` as a long,
+rows sorted by position within each file. A rerun replaces the chromosomes it writes (dynamic
+partition overwrite), so a retry never duplicates rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import glue_etl_common as common
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+JOB = "genomics_csv_to_parquet"
+# In order of preference when a file has more than one of them.
+CHROMOSOME_NAMES = ("chromosome", "chrom", "chr", "#chrom", "#chr", "#chromosome")
+POSITION_NAMES = ("position", "pos", "bp", "start", "base_pair_location")
+TARGET_FILE_BYTES = 128 * 1024 * 1024
+# Rough number of chromosomes a human data set spreads over; only used to size the salt.
+TYPICAL_CHROMOSOMES = 24
+CORRUPT = "_corrupt_record"
+RAW_LINE = "_raw_line"
+
+# --------------------------------------------------------------------------------------------
+# Pure transforms
+# --------------------------------------------------------------------------------------------
+
+
+def normalise_chromosome(raw: Column) -> Column:
+    """``chr1``/``01``/``1`` → ``1``; ``x``/``chrX`` → ``X``; ``M``/``MT``/``chrM`` → ``MT``.
+
+    Anything else (unplaced or alternate contigs such as ``chrUn_gl000220`` or ``GL000192.1``) is
+    kept as given, trimmed, so each contig stays its own partition. Empty becomes null.
+    """
+    value = F.trim(raw)
+    bare = F.regexp_replace(value, r"(?i)^(chromosome|chrom|chr)[_-]?", "")
+    upper = F.upper(bare)
+    return (
+        F.when(value.isNull() | (value == ""), F.lit(None).cast("string"))
+        .when(bare.rlike(r"^0*[1-9][0-9]*$"), F.regexp_replace(bare, r"^0+", ""))
+        .when(upper.isin("X", "Y"), upper)
+        .when(upper.isin("M", "MT"), F.lit("MT"))
+        .otherwise(value)
+    )
+
+
+def reject_reason(chromosome: Column, position_raw: Column, malformed: Column) -> Column:
+    pos = F.trim(position_raw)
+    return (
+        F.when(malformed.isNotNull(), F.lit("malformed row: wrong number of columns"))
+        .when(chromosome.isNull(), F.lit("missing chromosome"))
+        .when(pos.isNull() | (pos == ""), F.lit("missing position"))
+        .when(~pos.rlike(r"^[0-9]{1,18}$"), F.concat(F.lit("non-numeric position: "), pos))
+    )
+
+
+def normalise(
+    df: DataFrame, chromosome_col: str, position_col: str, carried: Sequence[str]
+) -> DataFrame:
+    """Rows of one CSV layout → ``chromosome, position, <carried…>, _source_file, _raw_line,
+    _reject_reason``; ``_reject_reason`` is null for good rows."""
+    chromosome = normalise_chromosome(F.col(chromosome_col))
+    reason = reject_reason(chromosome, F.col(position_col), F.col(CORRUPT))
+    return df.select(
+        chromosome.alias("chromosome"),
+        F.when(reason.isNull(), F.trim(F.col(position_col)).cast("long")).alias("position"),
+        *[F.col(c) for c in carried],
+        F.col(common.SOURCE_FILE),
+        F.col(CORRUPT).alias(RAW_LINE),
+        reason.alias(common.REJECT_REASON),
+    )
+
+
+def spread(df: DataFrame, salt_buckets: int) -> DataFrame:
+    """One shuffle that puts each chromosome in ``salt_buckets`` tasks, so the number of files
+    per chromosome follows the data size, not the number of input splits."""
+    salt = (
+        F.pmod(F.xxhash64("position", "_source_file"), F.lit(salt_buckets))
+        if salt_buckets > 1
+        else F.lit(0)
+    )
+    return df.repartition("chromosome", salt)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the input layout
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The header of a group of files and the roles of its columns."""
+
+    columns: tuple[str, ...]
+    chromosome: str
+    position: str
+    carried: tuple[str, ...]
+
+
+def header_columns(first_line: str) -> tuple[str, ...]:
+    """Column names from a header line: trimmed, blanks named ``_c<i>``, duplicates suffixed."""
+    fields = next(csv.reader(io.StringIO(first_line)), [])
+    names: list[str] = []
+    for i, raw in enumerate(fields):
+        name = raw.strip() or f"_c{i}"
+        base, n = name, 2
+        while name.lower() in (x.lower() for x in names):
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return tuple(names)
+
+
+def find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
+    by_lower = {c.lower(): c for c in columns}
+    return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+def layout_of(columns: tuple[str, ...], path: str) -> Layout:
+    chromosome = find_column(columns, CHROMOSOME_NAMES)
+    position = find_column(columns, POSITION_NAMES)
+    missing = [
+        f"{role} (one of {', '.join(names)})"
+        for role, col, names in (
+            ("chromosome", chromosome, CHROMOSOME_NAMES),
+            ("position", position, POSITION_NAMES),
+        )
+        if col is None
+    ]
+    if chromosome is None or position is None:
+        raise common.JobInputError(
+            f"{path}: header {list(columns)} has no column for " + " or ".join(missing)
+        )
+    reserved = {"chromosome", "position"}
+    carried = tuple(c for c in columns if c not in (chromosome, position))
+    clash = [c for c in carried if c.lower() in reserved]
+    if clash:
+        raise common.JobInputError(
+            f"{path}: columns {clash} would collide with the output's chromosome/position "
+            f"columns (the input uses {chromosome!r} and {position!r} for those)"
+        )
+    return Layout(columns, chromosome, position, carried)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    groups: dict[Layout, list[str]]
+    files: int
+    total_bytes: int
+    bytes_per_line: float
+
+
+def plan_input(spark: SparkSession, input_path: str) -> InputPlan:
+    """Lists the input and reads each file's first line to group files by header."""
+    files = common.list_files(spark, input_path)
+    if not files:
+        raise common.JobInputError(f"--INPUT_PATH {input_path!r} matches no files")
+    groups: dict[Layout, list[str]] = {}
+    sample_lines: list[int] = []
+    for f in files:
+        if f.size == 0:
+            continue
+        head = common.read_head(spark, f.path, 64 * 1024).decode("utf-8-sig", errors="replace")
+        lines = head.splitlines()
+        if not lines or not lines[0].strip():
+            continue
+        layout = layout_of(header_columns(lines[0]), f.path)
+        groups.setdefault(layout, []).append(f.path)
+        # The last line of the head may be cut short; the rest measure bytes per row.
+        sample_lines += [len(ln.encode()) + 1 for ln in lines[1:-1] if ln]
+    per_line = sum(sample_lines) / len(sample_lines) if sample_lines else 100.0
+    return InputPlan(groups, len(files), sum(f.size for f in files), per_line)
+
+
+def read_group(spark: SparkSession, layout: Layout, paths: list[str]) -> DataFrame:
+    schema = T.StructType(
+        [T.StructField(c, T.StringType()) for c in layout.columns]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+    raw = spark.read.csv(
+        paths,
+        schema=schema,
+        header=True,
+        quote='"',
+        escape='"',
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=CORRUPT,
+    ).withColumn(common.SOURCE_FILE, F.col("_metadata.file_path"))
+    return normalise(raw, layout.chromosome, layout.position, layout.carried)
+
+
+# --------------------------------------------------------------------------------------------
+# I/O
+# --------------------------------------------------------------------------------------------
+
+
+def convert(
+    spark: SparkSession,
+    input_path: str,
+    output_path: str,
+    rejected_path: str | None = None,
+    target_file_bytes: int = TARGET_FILE_BYTES,
+) -> dict[str, object]:
+    """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts."""
+    started = time.monotonic()
+    rejected_path = rejected_path or common.default_rejected_path(output_path)
+    plan = plan_input(spark, input_path)
+    counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
+    if not plan.groups:
+        common.delete_path(spark, rejected_path)
+        return {**counts, "seconds": round(time.monotonic() - started, 1)}
+
+    frames = [read_group(spark, layout, paths) for layout, paths in plan.groups.items()]
+    rows = frames[0]
+    for other in frames[1:]:
+        rows = rows.unionByName(other, allowMissingColumns=True)
+
+    salt_buckets = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
+    rejected = F.col(common.REJECT_REASON).isNotNull()
+    observed, obs = common.observe_counts(spread(rows, salt_buckets), "genomics", rejected=rejected)
+    good, written = common.observe_counts(
+        observed.where(~rejected).drop(common.SOURCE_FILE, RAW_LINE, common.REJECT_REASON),
+        "genomics_written",
+    )
+    (
+        good.sortWithinPartitions("chromosome", "position")
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .option("compression", "snappy")
+        # CSV text is larger than its Parquet, so this caps files at about the target size.
+        .option("maxRecordsPerFile", max(1000, int(target_file_bytes / plan.bytes_per_line)))
+        .partitionBy("chromosome")
+        .parquet(output_path)
+    )
+    rejected_count = int(obs.get["rejected"])
+    return {
+        **counts,
+        "read": int(obs.get["rows"]),
+        "written": int(written.get["rows"]),
+        "rejected": common.finish_rejected(
+            spark, rows.where(rejected), rejected_path, rejected_count
+        ),
+        "layouts": len(plan.groups),
+        "output": output_path,
+        "rejected_path": rejected_path,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Glue bootstrap
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> None:
+    args = common.parse_args(
+        argv, required=["INPUT_PATH", "OUTPUT_PATH"], optional={"REJECTED_PATH": None}
+    )
+    run = common.start_job(JOB, args)
+    counts = convert(
+        run.spark,
+        str(args["INPUT_PATH"]),
+        str(args["OUTPUT_PATH"]),
+        args.get("REJECTED_PATH"),
+    )
+    common.emit_summary(JOB, counts)
+    run.commit()
+
+
+if __name__ == "__main__":
+    common.run_main(main)

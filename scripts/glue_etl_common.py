@@ -1,0 +1,324 @@
+"""Code every glue-etl job script shares.
+
+Shipped to Glue with ``--extra-py-files`` so each script can ``import glue_etl_common``. It holds
+the argument parsing (Glue's ``getResolvedOptions`` on Glue, a strict parser on a laptop), the
+Spark/Glue bootstrap, the ``ETL_SUMMARY`` line, rejected-row writing and the few Hadoop
+FileSystem calls the scripts need. ``awsglue`` is imported lazily, only inside :func:`start_job`
+and :func:`parse_args`, so tests import the scripts with plain PySpark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+SUMMARY_MARKER = "ETL_SUMMARY"
+REJECT_REASON = "_reject_reason"
+SOURCE_FILE = "_source_file"
+
+log = logging.getLogger("glue_etl")
+
+
+class JobInputError(ValueError):
+    """Input the job cannot work with (bad arguments, missing files, bad rules); said for people."""
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+
+def glue_available() -> bool:
+    try:
+        import awsglue  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parse_args(
+    argv: Sequence[str],
+    required: Sequence[str],
+    optional: Mapping[str, str | None],
+) -> dict[str, str | None]:
+    """Resolve ``--NAME value`` arguments; names without the leading dashes.
+
+    On Glue this defers to ``getResolvedOptions`` (asking only for the optional arguments that
+    are present, since it fails on absent ones). Elsewhere unknown arguments are an error, so a
+    typo on a laptop does not silently fall back to a default.
+    """
+    if glue_available():
+        from awsglue.utils import getResolvedOptions
+
+        present = [n for n in optional if _given(argv, n)]
+        resolved: dict[str, str | None] = dict(optional)
+        resolved.update(getResolvedOptions(list(argv), [*required, *present]))
+        return resolved
+    return _parse_local(argv, required, optional)
+
+
+def _given(argv: Sequence[str], name: str) -> bool:
+    flag = f"--{name}"
+    return any(a == flag or a.startswith(flag + "=") for a in argv)
+
+
+def _parse_local(
+    argv: Sequence[str], required: Sequence[str], optional: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    known = [*required, *optional, "JOB_NAME"]
+    usage = "arguments: " + " ".join(
+        [f"--{n} VALUE" for n in required] + [f"[--{n} VALUE]" for n in optional]
+    )
+    values: dict[str, str | None] = {"JOB_NAME": None, **optional}
+    args = list(argv[1:])
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token in ("-h", "--help"):
+            raise SystemExit(usage)
+        if not token.startswith("--"):
+            raise JobInputError(f"unexpected argument {token!r}; {usage}")
+        name, eq, value = token[2:].partition("=")
+        if name not in known:
+            raise JobInputError(f"unknown argument --{name}; {usage}")
+        if not eq:
+            if i + 1 >= len(args):
+                raise JobInputError(f"--{name} needs a value; {usage}")
+            i += 1
+            value = args[i]
+        values[name] = value
+        i += 1
+    missing = [f"--{n}" for n in required if not values.get(n)]
+    if missing:
+        raise JobInputError(f"missing required argument(s) {', '.join(missing)}; {usage}")
+    return values
+
+
+def positive_int(args: Mapping[str, str | None], name: str, default: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise JobInputError(f"--{name} must be a whole number of at least 1, got {raw!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Spark / Glue bootstrap
+# --------------------------------------------------------------------------------------------
+
+
+def local_spark(app_name: str, master: str | None = None) -> SparkSession:
+    """A SparkSession for runs outside Glue, set up like the Glue 5.0 runtime where it matters."""
+    # Python workers must run the interpreter that has this project's packages (boto3).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[*]"))
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    # Functions of this module run on executors; they need it on their path like --extra-py-files.
+    spark.sparkContext.addPyFile(os.path.abspath(__file__))
+    return spark
+
+
+@dataclass
+class JobRun:
+    spark: SparkSession
+    glue_context: Any = None
+    _job: Any = None
+    started: float = field(default_factory=time.monotonic)
+
+    def commit(self) -> None:
+        if self._job is not None:
+            self._job.commit()
+
+
+def start_job(app_name: str, args: Mapping[str, str | None]) -> JobRun:
+    """Glue's GlueContext and Job when running on Glue, otherwise a local SparkSession."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if not glue_available():
+        return JobRun(spark=local_spark(app_name))
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args.get("JOB_NAME") or app_name, dict(args))
+    return JobRun(spark=glue_context.spark_session, glue_context=glue_context, _job=job)
+
+
+def run_main(main: Any) -> None:
+    """Entry point wrapper: input errors end the run with their message and exit code 2."""
+    try:
+        main(sys.argv)
+    except JobInputError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from e
+
+
+# --------------------------------------------------------------------------------------------
+# Counting and the summary line
+# --------------------------------------------------------------------------------------------
+
+
+def observe_counts(df: DataFrame, name: str, **metrics: Column) -> tuple[DataFrame, Observation]:
+    """Attach metrics computed while the next action runs, so counting costs no extra pass.
+
+    Call it on the DataFrame that is written, after any shuffle: metrics of the final stage are
+    merged once per partition, so task retries do not count twice.
+    """
+    obs = Observation(name)
+    exprs = [F.count(F.lit(1)).alias("rows")] + [
+        F.coalesce(F.sum(c.cast("long")), F.lit(0)).alias(k) for k, c in metrics.items()
+    ]
+    return df.observe(obs, *exprs), obs
+
+
+def emit_summary(job: str, counts: Mapping[str, Any], parts: Iterable[str] = ()) -> dict[str, Any]:
+    """Log the ``ETL_SUMMARY {json}`` line; fail the run when read != sum of ``parts``.
+
+    ``parts`` defaults to written + rejected. A run whose counts do not reconcile lost or
+    invented rows somewhere, so it must not look successful.
+    """
+    names = list(parts) or ["written", "rejected"]
+    summary: dict[str, Any] = {"job": job, **counts}
+    accounted = sum(int(summary.get(n, 0)) for n in names)
+    summary["reconciled"] = int(summary["read"]) == accounted
+    line = f"{SUMMARY_MARKER} {json.dumps(summary, sort_keys=False, default=str)}"
+    print(line, flush=True)
+    log.info(line)
+    if not summary["reconciled"]:
+        raise RuntimeError(
+            f"counts do not reconcile: read={summary['read']} but "
+            + " + ".join(f"{n}={summary.get(n, 0)}" for n in names)
+            + f" = {accounted}"
+        )
+    return summary
+
+
+def parse_summary(text: str) -> dict[str, Any]:
+    """The summary of a run from its log text (the last ``ETL_SUMMARY`` line)."""
+    lines = [ln for ln in text.splitlines() if ln.startswith(SUMMARY_MARKER + " ")]
+    if not lines:
+        raise ValueError(f"no {SUMMARY_MARKER} line in the output")
+    return dict(json.loads(lines[-1][len(SUMMARY_MARKER) + 1 :]))
+
+
+# --------------------------------------------------------------------------------------------
+# Paths and the Hadoop FileSystem (works the same for s3:// on Glue and local paths)
+# --------------------------------------------------------------------------------------------
+
+
+def join_path(root: str, *parts: str) -> str:
+    out = root.rstrip("/")
+    for p in parts:
+        out += "/" + p.strip("/")
+    return out + "/"
+
+
+def default_rejected_path(output_path: str) -> str:
+    return join_path(output_path, "_rejected")
+
+
+def _jvm_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    return hpath.getFileSystem(conf), hpath
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    size: int
+
+
+def list_files(spark: SparkSession, pattern: str) -> list[InputFile]:
+    """Files matching a path, a glob or a folder (non-recursive), hidden files (_ .) skipped.
+
+    An empty list means nothing matched.
+    """
+    fs, hpath = _jvm_path(spark, pattern)
+    statuses = fs.globStatus(hpath)
+    files: list[InputFile] = []
+    for st in statuses or []:
+        children = fs.listStatus(st.getPath()) if st.isDirectory() else [st]
+        for child in children:
+            name = child.getPath().getName()
+            if child.isFile() and not name.startswith(("_", ".")):
+                files.append(InputFile(child.getPath().toString(), int(child.getLen())))
+    return sorted(files, key=lambda f: f.path)
+
+
+def read_head(spark: SparkSession, path: str, max_bytes: int) -> bytes:
+    """Up to ``max_bytes`` from the start of a file, decompressed when the name says so (.gz)."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    fs, hpath = _jvm_path(spark, path)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    stream = fs.open(hpath)
+    try:
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hpath)
+        source = codec.createInputStream(stream) if codec is not None else stream
+        return bytes(source.readNBytes(max_bytes))
+    finally:
+        stream.close()
+
+
+def read_text(spark: SparkSession, path: str) -> str:
+    """A whole small file (a manifest, a rules table) as text."""
+    fs, hpath = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        raise JobInputError(f"file not found: {path}")
+    size = int(fs.getFileStatus(hpath).getLen())
+    return read_head(spark, path, size + 1).decode("utf-8-sig")
+
+
+def delete_path(spark: SparkSession, path: str) -> None:
+    fs, hpath = _jvm_path(spark, path)
+    if fs.exists(hpath):
+        fs.delete(hpath, True)
+
+
+# --------------------------------------------------------------------------------------------
+# Rejected rows
+# --------------------------------------------------------------------------------------------
+
+
+def write_rejected(rejected: DataFrame, path: str) -> int:
+    """Replace ``path`` with the rejected rows as JSON lines; returns how many were written.
+
+    JSON keeps rows readable whatever their columns, and overwrite keeps a retried run from
+    piling up copies of the same rejects.
+    """
+    counted, obs = observe_counts(rejected, "rejected_rows")
+    counted.write.mode("overwrite").json(path)
+    return int(obs.get["rows"])
+
+
+def finish_rejected(spark: SparkSession, rejected: DataFrame, path: str, expected: int) -> int:
+    """Write the rejects found during the main pass, or clear stale ones when there are none.
+
+    Rejects are usually rare, so the main write counts them (see :func:`observe_counts`) and only
+    a run that has any pays for this second pass over the input.
+    """
+    if expected == 0:
+        delete_path(spark, path)
+        return 0
+    return write_rejected(rejected, path)
