@@ -106,7 +106,6 @@ export class Alerts extends pulumi.ComponentResource {
   public readonly deadLetterQueue: DeadLetterQueue;
 
   constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:alerts:Alerts", name, {}, opts);
     const emails = args.emails ?? [];
     const problems = emails
       .map((e, i) =>
@@ -130,6 +129,7 @@ export class Alerts extends pulumi.ComponentResource {
       problems.push("jobStates: empty; allowed: one or more of FAILED, TIMEOUT, ERROR, STOPPED");
     if (problems.length)
       throw new Error(`Alerts "${name}" are misconfigured:\n  - ${problems.join("\n  - ")}`);
+    super("glue-etl:alerts:Alerts", name, {}, opts);
 
     const child = { parent: this };
     const ctx = awsContext(this);

@@ -152,8 +152,8 @@ export class S3EventWorkflowStart extends pulumi.ComponentResource {
     args: S3EventWorkflowStartArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super("glue-etl:events:S3EventWorkflowStart", name, {}, opts);
     checkKeyFilter(name, args.prefix, args.suffix);
+    super("glue-etl:events:S3EventWorkflowStart", name, {}, opts);
     const child = { parent: this };
     const ctx = awsContext(this);
     const workflowArn = pulumi.interpolate`arn:${ctx.partition}:glue:${ctx.region}:${ctx.accountId}:workflow/${args.workflowName}`;
@@ -307,13 +307,13 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
   public readonly logGroup: aws.cloudwatch.LogGroup;
 
   constructor(name: string, args: S3EventJobStarterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:events:S3EventJobStarter", name, {}, opts);
     checkKeyFilter(name, args.prefix, args.suffix);
     if (!/^--[A-Za-z0-9_-]+$/.test(args.argumentName)) {
       throw new Error(
         `${name}: argumentName ${JSON.stringify(args.argumentName)} is not allowed: a job argument name such as --MANIFEST_PATH`,
       );
     }
+    super("glue-etl:events:S3EventJobStarter", name, {}, opts);
     const delivery = args.delivery ?? "s3Notification";
     const child = { parent: this };
     const ctx = awsContext(this);

@@ -90,6 +90,11 @@ export interface EventTrigger extends TriggerCommon {
 }
 export type TriggerSpec = ScheduledTrigger | ConditionalTrigger | OnDemandTrigger | EventTrigger;
 export type StartTriggerSpec = ScheduledTrigger | OnDemandTrigger | EventTrigger;
+/** A start trigger without its actions, for `chain()`. */
+export type ChainStart =
+  | Omit<ScheduledTrigger, "actions">
+  | Omit<OnDemandTrigger, "actions">
+  | Omit<EventTrigger, "actions">;
 
 export interface TriggerProblem {
   /** Where the problem is, e.g. `sales.triggers.nightly.schedule`. */
@@ -346,7 +351,7 @@ export function glueTriggerArgs(
  * (DESIGN.md 4.4: schedule → job → conditional job → crawler.)
  */
 export function chain(
-  start: StartTriggerSpec,
+  start: ChainStart,
   steps: readonly TriggerAction[],
 ): Record<string, TriggerSpec> {
   if (steps.length === 0)
@@ -393,9 +398,10 @@ export class Triggers extends pulumi.ComponentResource {
   public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: TriggersArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:triggers:Triggers", name, {}, opts);
+    // Refuse bad specs before anything, the component included, is registered.
     const problems = triggerProblems(name, args.triggers, false);
     if (problems.length) throw new TriggerValidationError(problems);
+    super("glue-etl:triggers:Triggers", name, {}, opts);
     this.triggers = registerTriggers(this, name, args.triggers, { tags: args.tags });
     this.triggerNames = Object.fromEntries(
       Object.entries(this.triggers).map(([k, t]) => [k, t.name]),
@@ -433,9 +439,10 @@ export class Workflow extends pulumi.ComponentResource {
   public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: WorkflowArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:workflow:Workflow", name, {}, opts);
+    // Refuse bad specs before anything, the component included, is registered.
     const problems = triggerProblems(name, args.triggers, true);
     if (problems.length) throw new TriggerValidationError(problems);
+    super("glue-etl:workflow:Workflow", name, {}, opts);
     this.workflow = new aws.glue.Workflow(
       `${name}-workflow`,
       {
