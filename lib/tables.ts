@@ -10,8 +10,10 @@ const strings = (names: readonly string[]): ColumnDeclaration[] =>
   names.map((name) => ({ name, type: "string" }));
 
 /**
- * Partition values of the genomics output after the job normalises chromosome names (`chr1` → `1`,
- * `M`/`chrM` → `MT`). Athena only sees partitions listed here.
+ * Partition values of the genomics output after the job normalises chromosome names (`chr1`,
+ * `01` → `1`; `chrX` → `X`; `M`, `chrM` → `MT`). Unplaced and alternate contigs keep their own
+ * names as partitions; Athena sees only the partitions listed here, so add a source's contigs to
+ * query them.
  */
 export const CHROMOSOMES: readonly string[] = [
   ...Array.from({ length: 22 }, (_, i) => String(i + 1)),
