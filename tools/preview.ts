@@ -1,14 +1,46 @@
 /**
  * Offline preview: runs the program for a stack under the Pulumi SDK's mocks with the stack's
  * config file and prints what `pulumi preview` would create, as a tree, with each Glue job's
- * capacity and price. No AWS account or Pulumi CLI needed.
- *
- *   npx ts-node tools/preview.ts --stack dev
+ * capacity and estimated cost. No AWS account or Pulumi CLI needed. It also prints the preview
+ * as stable JSON, writes the committed snapshots and diffs against them or between stacks.
  */
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigValidationError } from "../lib/config";
-import { OfflineProgramError, OfflineRun, RecordedResource, runStackOffline } from "./offline";
+import { MINIMUM_BILLED_SECONDS, PRICE_PER_DPU_HOUR } from "../lib/pricing";
+import {
+  OfflineProgramError,
+  OfflineRun,
+  REPO_ROOT,
+  RecordedResource,
+  runStackOffline,
+} from "./offline";
 import { jobCapacity } from "./capacity";
+import { StackCost, runMinutesFrom, stackSettings } from "./cost";
+import { diffSnapshots, hasChanges, renderDiff } from "./diff";
+import {
+  SNAPSHOT_COMMAND,
+  Snapshot,
+  readSnapshot,
+  repoStacks,
+  serialiseSnapshot,
+  snapshotFile,
+  snapshotOf,
+  writeSnapshot,
+} from "./snapshot";
+
+/** Exit codes, for CI: like `terraform plan -detailed-exitcode`. */
+export const EXIT = { ok: 0, error: 1, changes: 2 } as const;
+
+export const USAGE = `Offline preview of glue-etl stacks: no AWS account, no Pulumi CLI.
+
+  preview.ts [--stack dev]                  tree, Glue capacity and estimated cost
+  preview.ts --stack dev --json             the preview as stable JSON (what snapshots hold)
+  preview.ts --write-snapshot [--stack s]   write test/snapshots/<stack>.json (default: every stack)
+  preview.ts --diff [--stack s]             working tree vs the committed snapshot (default: every stack)
+  preview.ts --diff-stacks dev prod         one stack vs another, matched by URN
+
+Exit codes: 0 no changes (or no diff asked), 1 error, 2 the diff found changes.`;
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -75,28 +107,56 @@ export function renderCapacity(run: OfflineRun): string {
     String(j.maxRetries),
     String(j.maxConcurrentRuns),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => "  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ");
-  return ["Glue capacity:", fmt(header), ...rows.map(fmt)].join("\n");
+  return ["Glue capacity:", ...table(header, rows)].join("\n");
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      stack: { type: "string", short: "s", default: "dev" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "Usage: make preview STACK=<dev|prod>   (or: npx ts-node tools/preview.ts --stack dev)",
-    );
-    return;
-  }
-  const stack = values.stack!;
-  let run: OfflineRun;
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => ("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}
+
+const usd = (x: number): string => `$${x.toFixed(x !== 0 && Math.abs(x) < 0.1 ? 3 : 2)}`;
+
+export function renderCost(cost: StackCost): string {
+  if (cost.jobs.length === 0) return "Estimated cost: no Glue jobs";
+  const rows = cost.jobs.map((j) => [
+    j.jobName,
+    `${j.dpus} ${j.executionClass}`,
+    usd(j.pricePerRunHour),
+    j.typicalRunMinutes === undefined ? "?" : `${j.typicalRunMinutes} min`,
+    j.costPerRun === undefined ? "?" : usd(j.costPerRun),
+    j.starts.length === 0 ? "on demand (no trigger)" : j.starts.map((s) => s.detail).join(", "),
+    j.runsPerMonth === undefined ? "-" : String(Math.round(j.runsPerMonth * 10) / 10),
+    j.monthlyCost === undefined ? "-" : usd(j.monthlyCost),
+  ]);
+  rows.push(["total", "", usd(cost.pricePerRunHour), "", "", "", "", usd(cost.monthlyCost)]);
+  return [
+    `Estimated cost (per DPU-hour: STANDARD $${PRICE_PER_DPU_HOUR.STANDARD}, FLEX $${PRICE_PER_DPU_HOUR.FLEX};` +
+      ` ${MINIMUM_BILLED_SECONDS / 60}-minute minimum; at full capacity, auto-scaling may use less):`,
+    ...table(
+      [
+        "Glue job",
+        "DPU",
+        "$/run-hour",
+        "typical run",
+        "$/run",
+        "started by",
+        "runs/month",
+        "$/month",
+      ],
+      rows,
+    ),
+    ...(cost.unscheduledJobs.length > 0
+      ? [`  Not in the monthly total (no schedule): ${cost.unscheduledJobs.join(", ")}`]
+      : []),
+  ].join("\n");
+}
+
+/** Runs a stack, or prints why the program failed and returns undefined. */
+async function run(stack: string): Promise<OfflineRun | undefined> {
   try {
-    run = await runStackOffline(stack);
+    return await runStackOffline(stack);
   } catch (e) {
     const cause = e instanceof OfflineProgramError ? e.cause : e;
     if (cause instanceof ConfigValidationError) {
@@ -107,16 +167,125 @@ async function main(): Promise<void> {
     } else {
       console.error(`error: ${(e as Error).message}`);
     }
-    process.exitCode = 1;
-    return;
+    return undefined;
   }
+}
+
+async function snapshot(stack: string, r?: OfflineRun): Promise<Snapshot | undefined> {
+  const done = r ?? (await run(stack));
+  return done && snapshotOf(done, runMinutesFrom(stackSettings(stack)));
+}
+
+const rel = (file: string) => path.relative(REPO_ROOT, file);
+
+async function diffAgainstSnapshot(stack: string): Promise<number> {
+  const committed = readSnapshot(stack);
+  if (!committed) {
+    console.error(
+      `error: no snapshot for stack ${stack} (${rel(snapshotFile(stack))}); run \`${SNAPSHOT_COMMAND}\` to write it.`,
+    );
+    return EXIT.error;
+  }
+  const current = await snapshot(stack);
+  if (!current) return EXIT.error;
+  const d = diffSnapshots(committed, current);
+  console.log(`Stack ${stack}: ${rel(snapshotFile(stack))} → working tree\n`);
+  console.log(renderDiff(d));
+  if (hasChanges(d))
+    console.log(`\nTo accept these changes, run \`${SNAPSHOT_COMMAND}\` and commit the snapshot.`);
+  return hasChanges(d) ? EXIT.changes : EXIT.ok;
+}
+
+async function diffStacks(from: string, to: string): Promise<number> {
+  const a = await snapshot(from);
+  const b = a && (await snapshot(to));
+  if (!a || !b) return EXIT.error;
+  const d = diffSnapshots(a, b, { ignoreStackName: true });
+  console.log(
+    `Stack ${from} → stack ${to} (values that differ only by the stack name count as equal)\n`,
+  );
+  console.log(renderDiff(d));
+  return hasChanges(d) ? EXIT.changes : EXIT.ok;
+}
+
+async function preview(stack: string): Promise<number> {
+  const r = await run(stack);
+  const s = r && (await snapshot(stack, r));
+  if (!r || !s) return EXIT.error;
   console.log(
     `Previewing update (${stack}), offline: the program ran under the Pulumi SDK's mocks with`,
   );
-  console.log(`Pulumi.${stack}.yaml; nothing was sent to AWS. Region ${run.region}.\n`);
-  console.log(renderTree(run));
-  console.log("\n" + renderCapacity(run));
-  console.log("\n" + renderSummary(run));
+  console.log(`Pulumi.${stack}.yaml; nothing was sent to AWS. Region ${r.region}.\n`);
+  console.log(renderTree(r));
+  console.log("\n" + renderCapacity(r));
+  console.log("\n" + renderCost(s.cost));
+  console.log("\n" + renderSummary(r));
+  return EXIT.ok;
 }
 
-if (require.main === module) void main();
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stack: { type: "string", short: "s", multiple: true },
+      json: { type: "boolean" },
+      "write-snapshot": { type: "boolean" },
+      diff: { type: "boolean" },
+      "diff-stacks": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  const stacks = values.stack ?? [];
+  if (values["diff-stacks"]) {
+    if (positionals.length !== 2) {
+      console.error(
+        `error: --diff-stacks takes two stacks, e.g. --diff-stacks dev prod; got ${positionals.length}`,
+      );
+      return EXIT.error;
+    }
+    return diffStacks(positionals[0]!, positionals[1]!);
+  }
+  if (positionals.length > 0) {
+    console.error(`error: unexpected argument ${JSON.stringify(positionals[0])}\n\n${USAGE}`);
+    return EXIT.error;
+  }
+  if (values["write-snapshot"] || values.diff) {
+    let failed = false;
+    let changed = false;
+    for (const stack of stacks.length > 0 ? stacks : repoStacks()) {
+      if (values.diff) {
+        const code = await diffAgainstSnapshot(stack);
+        failed ||= code === EXIT.error;
+        changed ||= code === EXIT.changes;
+        continue;
+      }
+      const s = await snapshot(stack);
+      if (!s) return EXIT.error;
+      console.log(`wrote ${rel(writeSnapshot(s))} (${s.resources.length} resources)`);
+    }
+    // An error outranks "changes" so CI never mistakes a broken program for a diff.
+    return failed ? EXIT.error : changed ? EXIT.changes : EXIT.ok;
+  }
+  const stack = stacks[0] ?? "dev";
+  if (values.json) {
+    const s = await snapshot(stack);
+    if (!s) return EXIT.error;
+    process.stdout.write(serialiseSnapshot(s));
+    return EXIT.ok;
+  }
+  return preview(stack);
+}
+
+if (require.main === module)
+  void main().then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = EXIT.error;
+    },
+  );
