@@ -14,7 +14,7 @@ import {
   StackValidationPolicy,
   unknownCheckingProxy,
 } from "@pulumi/policy";
-import type { OfflineRun } from "../../tools/offline";
+import { MOCK_ACCOUNT_ID, type OfflineRun } from "../../tools/offline";
 
 export const STACK = "dev";
 export const PROJECT = "glue-etl";
@@ -238,19 +238,20 @@ export async function runPolicies(
 // ---------------------------------------------------------------------------------------------
 // Offline runs of the program
 
-const MOCK_ACCOUNT = "123456789012";
+const MOCK_ACCOUNT = MOCK_ACCOUNT_ID;
 
 /**
  * What the engine would hand a stack policy for a recorded resource: its inputs plus the
- * outputs the offline mocks compute (the same `<name>-id` ids, names and ARNs), so that the
- * policies' joins by id, name and ARN see the values the program wired together.
+ * outputs the offline mocks compute (the same `<name>-id` ids, names and ARNs, as
+ * tools/offline.ts's mockState makes them), so that the policies' joins by id, name and ARN
+ * see the values the program wired together. The run records inputs only; keep this in step.
  */
 function outputsOf(r: OfflineRun["resources"][number], region: string): Record<string, unknown> {
   const props: Record<string, unknown> = { ...r.inputs, id: `${r.name}-id` };
   const physical = (r.inputs.name as string | undefined) ?? r.name;
   if (r.type.startsWith("aws:s3/bucket")) {
     if (r.type === "aws:s3/bucket:Bucket" || r.type === "aws:s3/bucketV2:BucketV2") {
-      props.bucket ??= `${r.name}-mock`;
+      props.bucket ??= `${(r.inputs.bucketPrefix as string | undefined) ?? `${r.name}-`}offline`;
       props.arn = `arn:aws:s3:::${props.bucket as string}`;
     }
     return props;
