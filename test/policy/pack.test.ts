@@ -78,3 +78,39 @@ describe("policy pack", () => {
     });
   });
 });
+
+describe("pull-request workflow", () => {
+  interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+  }
+  const file = path.resolve(__dirname, "../../.github/workflows/pull-request.yml");
+  const text = fs.readFileSync(file, "utf8");
+  const workflow = YAML.parse(text) as {
+    jobs: Record<string, { steps: Step[]; permissions?: Record<string, string> }>;
+  };
+
+  it("runs the offline checks without any secret", () => {
+    const offline = workflow.jobs.offline;
+    expect(JSON.stringify(offline)).not.to.contain("secrets.");
+    expect(offline.steps.map((s) => s.run).filter(Boolean)).to.include.members([
+      "make test",
+      "make diff",
+    ]);
+  });
+
+  it("previews each stack with the policy pack and comments on the pull request", () => {
+    const preview = workflow.jobs.preview;
+    const pulumi = preview.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+    expect(pulumi?.with).to.include({
+      command: "preview",
+      policyPacks: "policy",
+      "comment-on-pr": true,
+    });
+    expect(preview.permissions).to.include({ "id-token": "write", "pull-requests": "write" });
+    expect(preview.steps.some((s) => s.run?.includes("npm install --prefix policy"))).to.equal(
+      true,
+    );
+  });
+});
