@@ -305,6 +305,8 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   public readonly deadLetterQueue: DeadLetterQueue;
   public readonly logGroup: aws.cloudwatch.LogGroup;
+  /** The deployment package: `index.js`, the bundled handler. */
+  public readonly code: pulumi.asset.AssetArchive;
 
   constructor(name: string, args: S3EventJobStarterArgs, opts?: pulumi.ComponentResourceOptions) {
     checkKeyFilter(name, args.prefix, args.suffix);
@@ -395,6 +397,9 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
     if (args.extraArguments && Object.keys(args.extraArguments).length) {
       environment.EXTRA_ARGUMENTS = pulumi.jsonStringify(args.extraArguments);
     }
+    this.code = new pulumi.asset.AssetArchive({
+      "index.js": new pulumi.asset.StringAsset(bundleStartJobRun()),
+    });
     this.function = new aws.lambda.Function(
       `${name}-function`,
       {
@@ -402,9 +407,7 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
         runtime: aws.lambda.Runtime.NodeJS22dX,
         architectures: ["arm64"],
         handler: "index.handler",
-        code: new pulumi.asset.AssetArchive({
-          "index.js": new pulumi.asset.StringAsset(bundleStartJobRun()),
-        }),
+        code: this.code,
         role: this.role.arn,
         memorySize: 256,
         timeout: 60,

@@ -1,5 +1,9 @@
 import { CreateJobCommand, GetJobRunsCommand, GlueClient, JobRun } from "@aws-sdk/client-glue";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
+import { bundleStartJobRun } from "../../components/events";
 import {
   HandlerResult,
   StarterConfig,
@@ -263,6 +267,41 @@ describe("lambda start-job-run against a local Glue endpoint", function () {
     expect(error?.message).to.match(
       /^Could not start no_such_job-dev for 1 object\(s\):\ns3:\/\/glue-etl-dev-manifest-raw\/manifests\/2026-11-27\/manifest.json: EntityNotFoundException/,
     );
+  });
+  it("works as deployed: the esbuild bundle, configured from its environment", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "start-job-run-"));
+    const file = path.join(dir, "index.js");
+    fs.writeFileSync(file, bundleStartJobRun());
+    const env = {
+      ...moto.env,
+      JOB_NAME: CONFIG.jobName,
+      ARGUMENT_NAME: "--MANIFEST_PATH",
+      BUCKET_NAME: BUCKET,
+      KEY_PREFIX: "manifests/",
+      KEY_SUFFIX: "manifest.json",
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const quiet = console.log;
+    console.log = () => undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const deployed = require(file) as { handler: (e: unknown) => Promise<HandlerResult> };
+      const event = s3Notification("manifests/2026-11-28/manifest.json", 512, secondsAgo(5));
+      expect((await deployed.handler(event)).outcomes[0].status).to.equal("started");
+      expect((await deployed.handler(event)).outcomes[0].status).to.equal("duplicate");
+    } finally {
+      console.log = quiet;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const runs = await runsOf(CONFIG.jobName);
+    expect(runs.map((r) => r.Arguments)).to.deep.equal([
+      { "--MANIFEST_PATH": `s3://${BUCKET}/manifests/2026-11-28/manifest.json` },
+    ]);
   });
 });
 
