@@ -1,0 +1,208 @@
+"""ndjson_manifest_to_parquet on generated manifests and NDJSON with corrupt lines, CRLF,
+inconsistent types and missing files."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import ndjson_manifest_to_parquet as ndjson
+import pyarrow.parquet as pq
+import pytest
+from support import common, parquet_files, read_json_lines, run_script, summary_of, write_bytes
+
+STAMP = "2026-11-21T02:00:00+00:00"
+
+# Numbers as numbers here, as strings in file 2; a nested object; CRLF; a corrupt line; blanks.
+FILE_1 = (
+    '{"id": 1, "user": "ana", "amount": 12.50, "meta": {"device": "ios", "v": 2}}\r\n'
+    '{"id": 2, "user": "bo", "amount": 3, "active": true}\r\n'
+    "\r\n"
+    '{"id": 3, "user": "cy", "amount": null\r\n'
+    '{"id": 4, "user": "dee", "amount": -1e3, "meta": "none"}\r\n'
+)
+FILE_2 = (
+    '{"id": "5", "user": "eve", "amount": "7.25"}\n'
+    "[1, 2, 3]\n"
+    '{"id": 6, "user": "fay", "note": "only in file 2"}\n'
+    "   \n"
+    '{"id": 7, "user": "gus", "amount": 1, "id": 8}\n'
+)
+
+
+def make_batch(root: Path, names: list[str], manifest_name: str = "manifest.json") -> Path:
+    data = root / "landing"
+    write_bytes(data / "events-2026-11-20-000.ndjson", FILE_1)
+    write_bytes(data / "events-2026-11-20-001.ndjson", FILE_2)
+    write_bytes(data / "events-2026-11-20-002.ndjson", b"")
+    manifest = {"fileLocations": [{"URIPrefixes": [str(data / n) for n in names]}]}
+    return write_bytes(root / "manifests" / manifest_name, json.dumps(manifest))
+
+
+ALL = [
+    "events-2026-11-20-000.ndjson",
+    "events-2026-11-20-001.ndjson",
+    "events-2026-11-20-002.ndjson",
+]
+
+
+def test_batch_is_converted_with_lineage_and_strings(spark, tmp_path: Path):
+    manifest = make_batch(tmp_path, ALL)
+    out = tmp_path / "processed"
+    counts = ndjson.convert(spark, str(manifest), str(out), processing_timestamp=STAMP)
+
+    assert counts["date"] == "2026-11-20"
+    assert counts["files"] == 3
+    assert (counts["read"], counts["written"], counts["rejected"]) == (8, 6, 2)
+    assert counts["blank_lines"] == 2
+
+    folder = out / "merged-parquet-2026-11-20"
+    files = parquet_files(folder)
+    assert files and all(
+        pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "SNAPPY" for f in files
+    )
+    df = spark.read.parquet(str(folder))
+    assert {t for _, t in df.dtypes} == {"string"}
+    rows = {r["id"]: r.asDict() for r in df.collect()}
+    assert sorted(rows) == ["1", "2", "4", "5", "6", "7"]
+    # Every value becomes a string whatever its JSON type in each file (numbers as Spark
+    # renders them, strings unchanged).
+    assert rows["1"]["amount"] == "12.5"
+    assert rows["5"]["amount"] == "7.25"
+    assert rows["4"]["amount"] == "-1000.0"
+    assert rows["2"]["amount"] == "3"
+    assert json.loads(rows["1"]["meta"]) == {"device": "ios", "v": 2}
+    assert rows["4"]["meta"] == "none"
+    assert rows["2"]["active"] == "true"
+    assert rows["6"]["note"] == "only in file 2"
+    assert rows["7"]["user"] == "gus"  # a repeated key: the first value is the column's
+    assert all(r["_processing_timestamp"] == STAMP for r in rows.values())
+    assert rows["5"]["_source_file"].endswith("events-2026-11-20-001.ndjson")
+    assert rows["1"]["_extra_fields"] is None
+
+    rejected = read_json_lines(out / "_rejected" / "merged-parquet-2026-11-20")
+    assert sorted(r["_raw_line"] for r in rejected) == [
+        "[1, 2, 3]",
+        '{"id": 3, "user": "cy", "amount": null',
+    ]
+    assert {r["_source_file"].rsplit("/", 1)[-1] for r in rejected} == {
+        "events-2026-11-20-000.ndjson",
+        "events-2026-11-20-001.ndjson",
+    }
+    assert all(r["_reject_reason"] == "corrupt line: not a JSON object" for r in rejected)
+
+
+def test_same_manifest_twice_leaves_one_copy(spark, tmp_path: Path):
+    manifest = make_batch(tmp_path, ALL)
+    out = tmp_path / "processed"
+    first = ndjson.convert(spark, str(manifest), str(out))
+    second = ndjson.convert(spark, str(manifest), str(out))
+    assert first["written"] == second["written"] == 6
+    df = spark.read.parquet(str(out / "merged-parquet-2026-11-20"))
+    assert df.count() == 6 and df.select("id").distinct().count() == 6
+    assert sorted(r.id for r in df.collect()) == ["1", "2", "4", "5", "6", "7"]
+    assert len(read_json_lines(out / "_rejected" / "merged-parquet-2026-11-20")) == 2
+
+
+def test_keys_outside_the_given_columns_are_kept(spark, tmp_path: Path):
+    manifest = make_batch(tmp_path, ALL[:2])
+    out = tmp_path / "processed"
+    ndjson.convert(spark, str(manifest), str(out), columns=["id", "user"])
+    df = spark.read.parquet(str(out / "merged-parquet-2026-11-20"))
+    assert df.columns[:3] == ["id", "user", "_extra_fields"]
+    extra = {r["id"]: json.loads(r["_extra_fields"] or "{}") for r in df.collect()}
+    assert extra["6"] == {"note": "only in file 2"}
+    assert extra["1"]["meta"] == '{"device":"ios","v":2}'
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (None, r"file not found: .*missing\.json"),
+        ("{not json", r"is not valid JSON"),
+        ('{"files": []}', r'has no "fileLocations" list'),
+        ('{"fileLocations": []}', r"lists no files"),
+        ('{"fileLocations": [{"URIPrefixes": []}]}', r"lists no files"),
+        ('{"fileLocations": [{"URIPrefixes": [42]}]}', r"fileLocations\[0\] must be an object"),
+    ],
+)
+def test_unusable_manifests_fail_clearly(spark, tmp_path: Path, manifest, message):
+    path = tmp_path / "missing.json"
+    if manifest is not None:
+        path = write_bytes(tmp_path / "m.json", manifest)
+    with pytest.raises(common.JobInputError, match=message):
+        ndjson.convert(spark, str(path), str(tmp_path / "out"))
+
+
+def test_every_missing_file_is_named(spark, tmp_path: Path):
+    manifest = make_batch(
+        tmp_path, [*ALL, "events-2026-11-20-404.ndjson", "gone/2026-11-20.ndjson"]
+    )
+    with pytest.raises(common.JobInputError) as err:
+        ndjson.convert(spark, str(manifest), str(tmp_path / "out"))
+    text = str(err.value)
+    assert "2 of 5 location(s)" in text
+    assert "events-2026-11-20-404.ndjson" in text and "gone/2026-11-20.ndjson" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_dates_from_file_names():
+    assert ndjson.batch_date(["s3://b/x/events_20261121_01.json"]) == ("2026-11-21", ["2026-11-21"])
+    assert ndjson.batch_date(["a/2026-11-20-a.ndjson", "a/2026-11-21-b.ndjson"]) == (
+        "2026-11-21",
+        ["2026-11-20", "2026-11-21"],
+    )
+    assert ndjson.batch_date(["s3://b/2026/11/19/part.json"])[0] == "2026-11-19"
+    assert ndjson.batch_date(["x/part-0.json"], fallback="s3://m/2026-11-18/manifest.json")[0] == (
+        "2026-11-18"
+    )
+    with pytest.raises(common.JobInputError, match="no date"):
+        ndjson.batch_date(["x/part-20261399.json"])
+
+
+def test_output_files_are_planned_from_measured_row_size():
+    mb = 1024 * 1024
+    # 700 MB of 250-byte lines at 60 Parquet bytes per row: 2.94M rows, 168 MB → 2 files.
+    files, cap = ndjson.plan_files(700 * mb, 250.0, 60.0, 128 * mb)
+    assert files == 2
+    assert cap == int(2 * 128 * mb / 60)
+    assert ndjson.plan_files(10 * mb, 0.0, 60.0, 128 * mb) == (1, None)
+
+
+def test_file_size_target_splits_output(spark, tmp_path: Path):
+    data = tmp_path / "big"
+    rnd = random.Random(7)
+    line = '{{"id": {i}, "payload": "{p}"}}\n'
+    for part in range(2):
+        # Random payloads: Parquet cannot compress them away, so ~2.6 MB stays ~2.6 MB.
+        body = "".join(
+            line.format(i=part * 4000 + i, p=rnd.randbytes(160).hex()) for i in range(4000)
+        )
+        write_bytes(data / f"2026-11-22-{part}.ndjson", body)
+    manifest = write_bytes(
+        tmp_path / "m.json",
+        json.dumps({"fileLocations": [{"URIPrefixes": [str(data) + "/"]}]}),
+    )
+    out = tmp_path / "out"
+    counts = ndjson.convert(spark, str(manifest), str(out), target_file_mb=1)
+    files = parquet_files(out / "merged-parquet-2026-11-22")
+    assert counts["written"] == 8000
+    assert len(files) == counts["output_files"] > 1
+    assert all(f.stat().st_size < 3 * 1024 * 1024 for f in files)
+
+
+def test_runs_as_a_command_line_script(tmp_path: Path):
+    manifest = make_batch(tmp_path, ALL)
+    proc = run_script(
+        "ndjson_manifest_to_parquet.py",
+        "--MANIFEST_PATH",
+        str(manifest),
+        "--OUTPUT_PATH",
+        f"file://{tmp_path}/processed/",
+        "--TARGET_FILE_MB",
+        "64",
+    )
+    summary = summary_of(proc)
+    assert (summary["read"], summary["written"], summary["rejected"]) == (8, 6, 2)
+    assert summary["output"].endswith("processed/merged-parquet-2026-11-20/")
