@@ -203,8 +203,8 @@ export const glueJobLoggingAndMetrics: ResourceValidationPolicy = resourcePolicy
   validate: (job, config, report) => {
     if (!SPARK_KINDS.includes(jobKind(job))) return;
     const required: [string, (v: string) => boolean, string][] = [
-      ["--enable-continuous-cloudwatch-log", (v) => v === "true", '"true"'],
-      ["--enable-metrics", (v) => v !== "false", 'present (e.g. "true")'],
+      ["--enable-continuous-cloudwatch-log", (v) => v.toLowerCase() === "true", '"true"'],
+      ["--enable-metrics", (v) => v.toLowerCase() !== "false", 'present (e.g. "true")'],
     ];
     if (config.requireSparkUi) {
       required.push(["--enable-spark-ui", (v) => v === "true", '"true"']);
@@ -255,9 +255,9 @@ export const glueJobTimeout: ResourceValidationPolicy = resourcePolicy<TimeoutCo
       report(
         `${label(job)} has no timeout: set timeout (minutes) to at most ${config.maxTimeoutMinutes} so a hung run is stopped.`,
       );
-    } else if (timeout > config.maxTimeoutMinutes) {
+    } else if (timeout < 1 || timeout > config.maxTimeoutMinutes) {
       report(
-        `${label(job)} has timeout ${timeout} minutes; at most ${config.maxTimeoutMinutes} is allowed.`,
+        `${label(job)} has timeout ${timeout} minutes; allowed: 1 to ${config.maxTimeoutMinutes}.`,
       );
     }
   },
@@ -344,7 +344,7 @@ export const glueProdJobRetries: ResourceValidationPolicy = resourcePolicy<Retri
     const env = environmentOf(job, config.environmentTag);
     if (
       env === undefined ||
-      !config.prodEnvironments.includes(env) ||
+      !config.prodEnvironments.some((p) => p.toLowerCase() === env.toLowerCase()) ||
       jobKind(job) === "gluestreaming"
     )
       return;
@@ -391,7 +391,11 @@ export const glueJobWorkerCap: ResourceValidationPolicy = resourcePolicy<Workers
   validate: (job, config, report) => {
     if (isUnknown(job.props.numberOfWorkers) || isUnknown(job.props.maxCapacity)) return;
     const env = environmentOf(job, config.environmentTag) ?? "(unknown)";
-    const cap = config.maxWorkersByEnvironment[env] ?? config.defaultMaxWorkers;
+    const capKey = Object.keys(config.maxWorkersByEnvironment).find(
+      (k) => k.toLowerCase() === env.toLowerCase(),
+    );
+    const cap =
+      capKey === undefined ? config.defaultMaxWorkers : config.maxWorkersByEnvironment[capKey];
     const workers = asNumber(job.props.numberOfWorkers);
     const dpus = asNumber(job.props.maxCapacity);
     // Without worker types, capacity is given in DPUs; one standard worker is one DPU.
@@ -418,6 +422,8 @@ const CREDENTIAL_VALUES: [RegExp, string][] = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key"],
   [/:\/\/[^/\s:@]+:[^/\s@]+@/, "a URL with a password"],
   [/[?;&]password=[^&;]+/i, "a URL with a password parameter"],
+  // e.g. --conf spark.hadoop.fs.s3a.secret.key=…
+  [/[\w.-]*(secret|password|passwd|token)[\w.-]*\s*=\s*[^\s&;]+/i, "a setting with a secret value"],
 ];
 
 /** A value that points at a secret store instead of holding the secret. */
@@ -433,7 +439,8 @@ function secretFinding(
 ): string | undefined {
   if (isUnknown(value) || value === undefined || value === null || value === "") return undefined;
   const s = String(value);
-  if (isSecretReference(s)) return undefined;
+  // Flags such as --enable-token-refresh: true hold no secret.
+  if (isSecretReference(s) || /^(true|false)$/i.test(s)) return undefined;
   for (const [re, what] of CREDENTIAL_VALUES) if (re.test(s)) return `holds ${what}`;
   const secretKey = new RegExp(config.secretKeyPattern, "i").test(key);
   if (secretKey && !new RegExp(config.referenceKeyPattern, "i").test(key))

@@ -94,9 +94,9 @@ const POLICY_DOCUMENT_TYPES = [
   "aws:iam/policy:Policy",
 ];
 
-/** `*`, and ARNs whose every part after the service is a wildcard (`arn:aws:s3:::*`). */
+// "*", and ARNs whose every part after the service is a wildcard: arn:aws:s3:::* or arn:aws:s3:::*/*.
 function isAllResources(resource: string): boolean {
-  return resource === "*" || /^arn:[^:]*:[^:]+:\*?:\*?:\*$/.test(resource);
+  return resource === "*" || /^arn:[^:]*:[^:]+:\*?:\*?:[*/]+$/.test(resource);
 }
 
 /** Allow statements that grant a forbidden wildcard action (or everything but some actions) on all resources. */

@@ -179,7 +179,7 @@ describe("glue-job-timeout", () => {
       config: { maxTimeoutMinutes: 480 },
     });
     expect(messages(out)).to.deep.equal([
-      'Glue job "genomics" (genomics-dev) has timeout 600 minutes; at most 480 is allowed.',
+      'Glue job "genomics" (genomics-dev) has timeout 600 minutes; allowed: 1 to 480.',
     ]);
   });
 });
@@ -301,7 +301,12 @@ describe("glue-no-plaintext-secrets", () => {
 
   it("fails a password argument and an access key, without echoing either", async () => {
     const j = job("tagging", {
-      defaultArguments: { "--DB_PASSWORD": "hunter2", "--SOURCE": "AKIAABCDEFGHIJKLMNOP" },
+      defaultArguments: {
+        "--DB_PASSWORD": "hunter2",
+        "--SOURCE": "AKIAABCDEFGHIJKLMNOP",
+        "--conf": "spark.hadoop.fs.s3a.secret.key=wJalrXUtnFEMI",
+        "--enable-token-refresh": "true",
+      },
     });
     const out = messages(await checkResource(glueNoPlaintextSecrets, j));
     expect(out).to.deep.equal([
@@ -309,8 +314,10 @@ describe("glue-no-plaintext-secrets", () => {
         "Keep it in Secrets Manager and pass the secret's name or ARN.",
       'Glue job "tagging" (tagging-dev): defaultArguments["--SOURCE"] holds an AWS access key id; Glue stores it in plaintext. ' +
         "Keep it in Secrets Manager and pass the secret's name or ARN.",
+      'Glue job "tagging" (tagging-dev): defaultArguments["--conf"] holds a setting with a secret value; Glue stores it in plaintext. ' +
+        "Keep it in Secrets Manager and pass the secret's name or ARN.",
     ]);
-    expect(out.join()).not.to.contain("hunter2");
+    expect(out.join()).not.to.match(/hunter2|wJalr/);
   });
 
   it("fails PASSWORD in connection properties and a URL with credentials in trigger arguments", async () => {

@@ -108,6 +108,18 @@ describe("iam-no-wildcard-actions", () => {
     ]);
   });
 
+  it("fails s3:* on every object of every bucket", async () => {
+    const doc = policyJson({
+      Effect: "Allow",
+      Action: "s3:*",
+      Resource: ["arn:aws:s3:::raw/*", "arn:aws:s3:::*/*"],
+    });
+    const out = await checkResource(iamNoWildcardActions, spec(T.iamPolicy, "p", { policy: doc }));
+    expect(out.violations.map((v) => v.message)).to.deep.equal([
+      'Policy "p": policy: a statement allows "s3:*" on all resources; forbidden on "*": *, s3:*, iam:*, kms:*, glue:*.',
+    ]);
+  });
+
   it("fails a document that is not JSON", async () => {
     const out = await checkResource(
       iamNoWildcardActions,
