@@ -174,6 +174,14 @@ export async function explainAwsError(e: unknown, doing: string, aws: Aws): Prom
       `(${message})`,
     ]);
   }
+  if (/Deserialization error/.test(message)) {
+    const status = s.$metadata?.httpStatusCode;
+    return new CliError(
+      `${await aws.endpoint()} answered${status ? ` HTTP ${status}` : ""} with something that is not an AWS response while ${doing}`,
+      EXIT.AWS,
+      ["is --endpoint-url / AWS_ENDPOINT_URL an AWS endpoint that implements this call?"],
+    );
+  }
   switch (s.name) {
     case "AccessDeniedException":
       return new CliError(`AWS denied access while ${doing}: ${message}`, EXIT.AWS, [

@@ -15,8 +15,21 @@ export interface MotoServer {
   readonly env: Record<string, string>;
   /** Clears all state (moto's reset API) between tests. */
   reset(): Promise<void>;
+  /**
+   * How a model's state advances (moto's state manager), e.g. `glue::job_run` with
+   * `{ progression: "manual", times: 2 }`: each describe call counts, and after `times` of them
+   * the run moves one state (STARTING, RUNNING, SUCCEEDED). The default is immediate.
+   */
+  setTransition(model: string, transition: MotoTransition): Promise<void>;
+  /** Back to moto's default progression for the model. */
+  unsetTransition(model: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+export type MotoTransition =
+  | { readonly progression: "immediate" }
+  | { readonly progression: "manual"; readonly times: number }
+  | { readonly progression: "time"; readonly seconds: number };
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -64,6 +77,14 @@ async function waitUntilUp(
   throw new Error(`moto_server did not answer at ${endpoint} within ${timeoutMs} ms`);
 }
 
+async function motoApi(endpoint: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/${path}`, {
+    method: "POST",
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`moto ${path} answered HTTP ${res.status}: ${await res.text()}`);
+}
+
 export async function startMoto(region = "eu-west-1"): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -95,6 +116,12 @@ export async function startMoto(region = "eu-west-1"): Promise<MotoServer> {
     env,
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+    },
+    async setTransition(model, transition) {
+      await motoApi(endpoint, "state-manager/set-transition", { model_name: model, transition });
+    },
+    async unsetTransition(model) {
+      await motoApi(endpoint, "state-manager/unset-transition", { model_name: model });
     },
     stop() {
       return new Promise((resolve) => {
