@@ -12,8 +12,6 @@ partition overwrite), so a retry never duplicates rows.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Sequence
@@ -22,7 +20,6 @@ from dataclasses import dataclass
 import glue_etl_common as common
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 JOB = "genomics_csv_to_parquet"
 # In order of preference when a file has more than one of them.
@@ -31,8 +28,6 @@ POSITION_NAMES = ("position", "pos", "bp", "start", "base_pair_location")
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 # Rough number of chromosomes a human data set spreads over; only used to size the salt.
 TYPICAL_CHROMOSOMES = 24
-CORRUPT = "_corrupt_record"
-RAW_LINE = "_raw_line"
 
 # --------------------------------------------------------------------------------------------
 # Pure transforms
@@ -73,13 +68,13 @@ def normalise(
     """Rows of one CSV layout → ``chromosome, position, <carried…>, _source_file, _raw_line,
     _reject_reason``; ``_reject_reason`` is null for good rows."""
     chromosome = normalise_chromosome(F.col(chromosome_col))
-    reason = reject_reason(chromosome, F.col(position_col), F.col(CORRUPT))
+    reason = reject_reason(chromosome, F.col(position_col), F.col(common.CORRUPT))
     return df.select(
         chromosome.alias("chromosome"),
         F.when(reason.isNull(), F.trim(F.col(position_col)).cast("long")).alias("position"),
         *[F.col(c) for c in carried],
         F.col(common.SOURCE_FILE),
-        F.col(CORRUPT).alias(RAW_LINE),
+        F.col(common.CORRUPT).alias(common.RAW_LINE),
         reason.alias(common.REJECT_REASON),
     )
 
@@ -108,19 +103,6 @@ class Layout:
     chromosome: str
     position: str
     carried: tuple[str, ...]
-
-
-def header_columns(first_line: str) -> tuple[str, ...]:
-    """Column names from a header line: trimmed, blanks named ``_c<i>``, duplicates suffixed."""
-    fields = next(csv.reader(io.StringIO(first_line)), [])
-    names: list[str] = []
-    for i, raw in enumerate(fields):
-        name = raw.strip() or f"_c{i}"
-        base, n = name, 2
-        while name.lower() in (x.lower() for x in names):
-            name, n = f"{base}_{n}", n + 1
-        names.append(name)
-    return tuple(names)
 
 
 def find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
@@ -154,50 +136,8 @@ def layout_of(columns: tuple[str, ...], path: str) -> Layout:
     return Layout(columns, chromosome, position, carried)
 
 
-@dataclass(frozen=True)
-class InputPlan:
-    groups: dict[Layout, list[str]]
-    files: int
-    total_bytes: int
-    bytes_per_line: float
-
-
-def plan_input(spark: SparkSession, input_path: str) -> InputPlan:
-    """Lists the input and reads each file's first line to group files by header."""
-    files = common.list_files(spark, input_path)
-    if not files:
-        raise common.JobInputError(f"--INPUT_PATH {input_path!r} matches no files")
-    groups: dict[Layout, list[str]] = {}
-    sample_lines: list[int] = []
-    for f in files:
-        if f.size == 0:
-            continue
-        head = common.read_head(spark, f.path, 64 * 1024).decode("utf-8-sig", errors="replace")
-        lines = head.splitlines()
-        if not lines or not lines[0].strip():
-            continue
-        layout = layout_of(header_columns(lines[0]), f.path)
-        groups.setdefault(layout, []).append(f.path)
-        # The last line of the head may be cut short; the rest measure bytes per row.
-        sample_lines += [len(ln.encode()) + 1 for ln in lines[1:-1] if ln]
-    per_line = sum(sample_lines) / len(sample_lines) if sample_lines else 100.0
-    return InputPlan(groups, len(files), sum(f.size for f in files), per_line)
-
-
-def read_group(spark: SparkSession, layout: Layout, paths: list[str]) -> DataFrame:
-    schema = T.StructType(
-        [T.StructField(c, T.StringType()) for c in layout.columns]
-        + [T.StructField(CORRUPT, T.StringType())]
-    )
-    raw = spark.read.csv(
-        paths,
-        schema=schema,
-        header=True,
-        quote='"',
-        escape='"',
-        mode="PERMISSIVE",
-        columnNameOfCorruptRecord=CORRUPT,
-    ).withColumn(common.SOURCE_FILE, F.col("_metadata.file_path"))
+def read_layout(spark: SparkSession, layout: Layout, paths: list[str]) -> DataFrame:
+    raw = common.read_csv(spark, layout.columns, paths)
     return normalise(raw, layout.chromosome, layout.position, layout.carried)
 
 
@@ -216,22 +156,22 @@ def convert(
     """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts."""
     started = time.monotonic()
     rejected_path = rejected_path or common.default_rejected_path(output_path)
-    plan = plan_input(spark, input_path)
+    plan = common.plan_csv(spark, common.list_input(spark, input_path))
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
     if not plan.groups:
         common.delete_path(spark, rejected_path)
         return {**counts, "seconds": round(time.monotonic() - started, 1)}
 
-    frames = [read_group(spark, layout, paths) for layout, paths in plan.groups.items()]
-    rows = frames[0]
-    for other in frames[1:]:
-        rows = rows.unionByName(other, allowMissingColumns=True)
+    rows = common.union_all(
+        read_layout(spark, layout_of(columns, paths[0]), paths)
+        for columns, paths in plan.groups.items()
+    )
 
     salt_buckets = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
     rejected = F.col(common.REJECT_REASON).isNotNull()
     observed, obs = common.observe_counts(spread(rows, salt_buckets), "genomics", rejected=rejected)
     good, written = common.observe_counts(
-        observed.where(~rejected).drop(common.SOURCE_FILE, RAW_LINE, common.REJECT_REASON),
+        observed.where(~rejected).drop(common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON),
         "genomics_written",
     )
     (

@@ -9,6 +9,8 @@ and :func:`parse_args`, so tests import the scripts with plain PySpark.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -20,10 +22,13 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 SUMMARY_MARKER = "ETL_SUMMARY"
 REJECT_REASON = "_reject_reason"
 SOURCE_FILE = "_source_file"
+CORRUPT = "_corrupt_record"
+RAW_LINE = "_raw_line"
 
 log = logging.getLogger("glue_etl")
 
@@ -267,6 +272,13 @@ def list_files(spark: SparkSession, pattern: str) -> list[InputFile]:
     return sorted(files, key=lambda f: f.path)
 
 
+def list_input(spark: SparkSession, input_path: str) -> list[InputFile]:
+    files = list_files(spark, input_path)
+    if not files:
+        raise JobInputError(f"--INPUT_PATH {input_path!r} matches no files")
+    return files
+
+
 def read_head(spark: SparkSession, path: str, max_bytes: int) -> bytes:
     """Up to ``max_bytes`` from the start of a file, decompressed when the name says so (.gz)."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
@@ -294,6 +306,82 @@ def delete_path(spark: SparkSession, path: str) -> None:
     fs, hpath = _jvm_path(spark, path)
     if fs.exists(hpath):
         fs.delete(hpath, True)
+
+
+# --------------------------------------------------------------------------------------------
+# CSV input
+# --------------------------------------------------------------------------------------------
+
+
+def header_columns(first_line: str) -> tuple[str, ...]:
+    """Column names from a header line: trimmed, blanks named ``_c<i>``, duplicates suffixed."""
+    fields = next(csv.reader(io.StringIO(first_line)), [])
+    names: list[str] = []
+    for i, raw in enumerate(fields):
+        name = raw.strip() or f"_c{i}"
+        base, n = name, 2
+        while name.lower() in (x.lower() for x in names):
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class CsvPlan:
+    """CSV files grouped by header (sources differ in column order and naming)."""
+
+    groups: dict[tuple[str, ...], list[str]]
+    files: int
+    total_bytes: int
+    bytes_per_line: float
+
+
+def plan_csv(spark: SparkSession, files: Sequence[InputFile]) -> CsvPlan:
+    """Reads the first 64 KB of each file: its header, and line lengths to size the output.
+
+    Empty files and files without a header line hold no rows and are left out.
+    """
+    groups: dict[tuple[str, ...], list[str]] = {}
+    lengths: list[int] = []
+    for f in files:
+        if f.size == 0:
+            continue
+        head = read_head(spark, f.path, 64 * 1024).decode("utf-8-sig", errors="replace")
+        lines = head.splitlines()
+        if not lines or not lines[0].strip():
+            continue
+        groups.setdefault(header_columns(lines[0]), []).append(f.path)
+        # The last line of the head may be cut short.
+        lengths += [len(ln.encode()) + 1 for ln in lines[1:-1] if ln]
+    per_line = sum(lengths) / len(lengths) if lengths else 100.0
+    return CsvPlan(groups, len(files), sum(f.size for f in files), per_line)
+
+
+def read_csv(spark: SparkSession, columns: Sequence[str], paths: list[str]) -> DataFrame:
+    """Files of one header as strings, RFC 4180 quoting, LF or CRLF. Rows with the wrong number
+    of fields keep their text in ``_corrupt_record``; ``_source_file`` names their file."""
+    schema = T.StructType(
+        [T.StructField(c, T.StringType()) for c in columns]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+    return spark.read.csv(
+        paths,
+        schema=schema,
+        header=True,
+        quote='"',
+        escape='"',
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=CORRUPT,
+    ).withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
+
+
+def union_all(frames: Iterable[DataFrame]) -> DataFrame:
+    """Union by column name; a column missing from one input is null in its rows."""
+    it = iter(frames)
+    out = next(it)
+    for df in it:
+        out = out.unionByName(df, allowMissingColumns=True)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ JOB = "ndjson_manifest_to_parquet"
 TARGET_FILE_MB = 128
 EXTRA = "_extra_fields"
 PROCESSING_TS = "_processing_timestamp"
-RAW_LINE = "_raw_line"
 PARSED = "_parsed"
 SAMPLE_FILES = 16
 SAMPLE_BYTES_PER_FILE = 256 * 1024
@@ -171,7 +170,7 @@ def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str
             F.when(F.size(extra) > 0, F.to_json(extra)).alias(EXTRA),
             F.col(common.SOURCE_FILE),
             F.lit(processing_timestamp).alias(PROCESSING_TS),
-            F.when(~ok, F.col("value")).alias(RAW_LINE),
+            F.when(~ok, F.col("value")).alias(common.RAW_LINE),
             F.when(~ok, F.lit("corrupt line: not a JSON object")).alias(common.REJECT_REASON),
         )
     )
@@ -302,7 +301,7 @@ def convert(
     rejected = F.col(common.REJECT_REASON).isNotNull()
     shuffled, obs = common.observe_counts(rows.repartition(n_files), "ndjson", rejected=rejected)
     good, written = common.observe_counts(
-        shuffled.where(~rejected).drop(RAW_LINE, common.REJECT_REASON), "ndjson_written"
+        shuffled.where(~rejected).drop(common.RAW_LINE, common.REJECT_REASON), "ndjson_written"
     )
     writer = good.write.mode("overwrite").option("compression", "snappy")
     if rows_per_file:
