@@ -123,7 +123,7 @@ interface WildcardConfig {
 export const iamNoWildcardActions: ResourceValidationPolicy = resourcePolicy<WildcardConfig>({
   name: "iam-no-wildcard-actions",
   description:
-    'No identity policy allows "*", "s3:*" (or other configured wildcard actions) on all resources, nor NotAction on all resources.',
+    "No identity policy allows `*`, `s3:*` (or other configured wildcard actions) on all resources, nor NotAction on all resources.",
   severity: "critical",
   remediationSteps:
     "List the actions needed and scope Resource to the pipeline's buckets, prefixes and keys.",

@@ -230,7 +230,7 @@ function isTlsOnly(
 export const s3TlsOnly: StackValidationPolicy = stackPolicy<Record<string, never>>({
   name: "s3-tls-only",
   description:
-    "Every S3 bucket has a bucket policy that denies s3:* to everyone when aws:SecureTransport is false.",
+    "Every S3 bucket has a bucket policy that denies `s3:*` to everyone when `aws:SecureTransport` is false.",
   severity: "high",
   remediationSteps:
     'Add an aws.s3.BucketPolicy with a statement { Effect: "Deny", Principal: "*", Action: "s3:*", ' +

@@ -62,6 +62,11 @@ describe("policy pack", () => {
     }
   });
 
+  it("documents every policy in the pack's README", () => {
+    const readme = fs.readFileSync(path.join(PACK, "README.md"), "utf8");
+    for (const p of policies) expect(readme, p.name).to.contain(`| \`${p.name}\``);
+  });
+
   it("builds preview unknowns that throw on access, like the policy server's", async () => {
     // A policy reading a value unknown during preview must not crash the run; ours skip it.
     const naive = {
