@@ -286,15 +286,23 @@ function renderProperty(c: PropertyChange, indent = "      "): string {
   return `${indent}${c.op} ${c.path}: ${value}${c.replaces ? "  (forces replacement)" : ""}`;
 }
 
-const usd = (x: number): string => `$${x.toFixed(x !== 0 && Math.abs(x) < 0.1 ? 3 : 2)}`;
-const signed = (x: number): string =>
-  `${x < 0 ? "-" : "+"}${usd(Math.abs(Math.round(x * 10_000) / 10_000))}`;
+/** Dollars: cents, or tenths of a cent below $1 where cents would hide the figure. */
+export function usd(x: number): string {
+  const cents = Math.abs(x * 100 - Math.round(x * 100)) < 1e-6;
+  return `$${x.toFixed(Math.abs(x) >= 1 || cents ? 2 : 3)}`;
+}
+
+/** The change between two figures as shown, so the printed numbers add up. */
+function signed(a: number, b: number): string {
+  const delta = Number(usd(b).slice(1)) - Number(usd(a).slice(1));
+  return `${delta < 0 ? "-" : "+"}${usd(Math.round(Math.abs(delta) * 1000) / 1000)}`;
+}
 
 function change(label: string, a: number | undefined, b: number | undefined): string {
   if (a === undefined && b === undefined) return "";
   if (a === undefined) return `${label} ${usd(b!)} (new)`;
   if (b === undefined) return `${label} ${usd(a)} (gone)`;
-  return a === b ? `${label} ${usd(a)}` : `${label} ${usd(a)} → ${usd(b)} (${signed(b - a)})`;
+  return a === b ? `${label} ${usd(a)}` : `${label} ${usd(a)} → ${usd(b)} (${signed(a, b)})`;
 }
 
 function renderJobCost(j: CostChange): string {

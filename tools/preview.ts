@@ -17,7 +17,7 @@ import {
 } from "./offline";
 import { jobCapacity } from "./capacity";
 import { StackCost, runMinutesFrom, stackSettings } from "./cost";
-import { diffSnapshots, hasChanges, renderDiff } from "./diff";
+import { diffSnapshots, hasChanges, renderDiff, usd } from "./diff";
 import {
   SNAPSHOT_COMMAND,
   Snapshot,
@@ -115,8 +115,6 @@ function table(header: string[], rows: string[][]): string[] {
   const fmt = (r: string[]) => ("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).trimEnd();
   return [fmt(header), ...rows.map(fmt)];
 }
-
-const usd = (x: number): string => `$${x.toFixed(x !== 0 && Math.abs(x) < 0.1 ? 3 : 2)}`;
 
 export function renderCost(cost: StackCost): string {
   if (cost.jobs.length === 0) return "Estimated cost: no Glue jobs";
