@@ -383,7 +383,7 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
     });
 
     it("retries throttled calls with backoff and then answers", async () => {
-      let throttles = 2;
+      let throttles = 1;
       const stub = await startGlueStub(
         {
           GetJob: (_body, forward) =>
@@ -397,7 +397,7 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       );
       await stub.stop();
       expectOk(r);
-      expect(stub.calls.filter((c) => c.operation === "GetJob")).to.have.length(3);
+      expect(stub.calls.filter((c) => c.operation === "GetJob")).to.have.length(2);
       expect(r.stdout.split("\n")).to.have.length.greaterThan(1);
     });
   });
