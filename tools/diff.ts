@@ -272,12 +272,10 @@ const SYMBOL: Record<ResourceOp, string> = {
   replace: "+-",
 };
 
-const MAX_VALUE_CHARS = 400;
-
 function show(v: unknown): string {
   const parsed = parsedJson(v);
-  const s = JSON.stringify(parsed ?? v) ?? "undefined";
-  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 1)}…` : s;
+  // Never truncated: a new policy document is exactly what a reviewer must read in full.
+  return JSON.stringify(parsed ?? v) ?? "undefined";
 }
 
 function renderProperty(c: PropertyChange, indent = "      "): string {
