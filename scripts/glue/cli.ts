@@ -11,7 +11,7 @@ import { latestRunId, watchRun } from "./commands/watch";
 import { abortableSleep, Context, Io } from "./context";
 import { CliError, EXIT, UsageError } from "./errors";
 import { getJob } from "./glue-api";
-import { describeArguments } from "./jobargs";
+import { describeArguments, suggest } from "./jobargs";
 import { resolveJob } from "./resolve";
 
 const USAGE = "npm run glue --";
@@ -204,9 +204,19 @@ function parse(command: Command, argv: readonly string[]) {
     });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0].replace(/^TypeError: /, ""), [
-      `see: ${USAGE} ${command} --help`,
-    ]);
+    const message = (e as Error).message.split("\n")[0];
+    const unknown = /Unknown option '(-[^']*)'/.exec(message)?.[1];
+    if (unknown) {
+      const guess = suggest(
+        unknown,
+        Object.keys(OPTIONS[command]).map((o) => `--${o}`),
+      );
+      throw new UsageError(
+        `unknown option ${unknown} for ${command}${guess ? `; did you mean ${guess}?` : ""}`,
+        [`see: ${USAGE} ${command} --help`],
+      );
+    }
+    throw new UsageError(message, [`see: ${USAGE} ${command} --help`]);
   }
 }
 

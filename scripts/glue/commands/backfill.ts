@@ -156,8 +156,7 @@ export async function backfillCommand(
       .filter(([, j]) => MANIFEST_ARG in j.arguments)
       .map(([p]) => p);
     throw new UsageError(
-      `backfill runs jobs that take ${MANIFEST_ARG}; ${name} is ${target.pipeline ? `pipeline ${target.pipeline}` : "not one of them"}`,
-      [`pipelines that take manifests: ${takers.join(", ")}`],
+      `backfill is for pipelines whose job takes ${MANIFEST_ARG} (${takers.join(", ")}); ${name} does not`,
     );
   }
   if (MANIFEST_ARG in args) {
