@@ -43,7 +43,7 @@ export interface StackConfig {
 /** The program threw; `resources` holds what it had registered before (ideally nothing). */
 export class OfflineProgramError extends Error {
   constructor(
-    readonly cause: unknown,
+    override readonly cause: unknown,
     readonly resources: RecordedResource[],
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
