@@ -8,13 +8,20 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from support import SCRIPTS
+from support import SCRIPTS, moto_server
 
 # Python workers import the script modules the tests pass functions from.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(SCRIPTS), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+# Fake credentials before Spark starts, so Python workers inherit them and no test can reach AWS.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="eu-west-1",
+    AWS_REGION="eu-west-1",
+)
 
 
 @pytest.fixture(scope="session")
@@ -40,39 +47,5 @@ def spark() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A local AWS endpoint (moto's server) on 127.0.0.1 with a free port, for the whole run."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
-    from support import REPO
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="eu-west-1",
-        AWS_REGION="eu-west-1",
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start on {endpoint}") from None
-                time.sleep(0.2)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

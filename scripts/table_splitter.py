@@ -1,0 +1,368 @@
+"""One S3 object per row of a table, uploaded concurrently from every partition.
+
+Glue:  --DATABASE_NAME db --TABLE_NAME user_info_large --OUTPUT_PATH s3://bucket/processed/
+Local: python scripts/table_splitter.py --INPUT_PATH users.csv --OUTPUT_PATH s3://bucket/processed/
+       --S3_ENDPOINT_URL http://127.0.0.1:5000   (any S3-compatible endpoint)
+
+Each row becomes ``<OUTPUT_PATH><id>.json`` (a JSON object of the row's columns), the id taken
+from ``--ID_COLUMN`` (default: the first column) and URL-encoded, so a rerun overwrites the same
+keys and never duplicates. Rows with an empty or repeated id would collide, so they are rejected
+rather than silently overwriting each other. Every partition opens one S3 client with a pool of
+``--MAX_IN_FLIGHT`` connections and keeps at most that many uploads in flight; throttling (503
+SlowDown) and transient errors are retried with capped exponential backoff and full jitter. Rows
+whose upload still fails are reported as failed, written to the rejected path, and fail the run
+(a rerun is safe and retries only what it must overwrite anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import glue_etl_common as common
+from pyspark.sql import DataFrame, Row, SparkSession, Window
+from pyspark.sql import functions as F
+
+JOB = "table_splitter"
+MAX_IN_FLIGHT = 64
+MAX_ATTEMPTS = 8
+RETRY_BASE_SECONDS = 0.05
+RETRY_CAP_SECONDS = 5.0
+MAX_KEY_BYTES = 1024
+RETRYABLE_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "500",
+    "502",
+    "503",
+    "504",
+}
+DUPLICATES = "__id_rows"
+
+# --------------------------------------------------------------------------------------------
+# Pure parts
+# --------------------------------------------------------------------------------------------
+
+
+def split_s3_path(path: str) -> tuple[str, str]:
+    """``s3://bucket/prefix/`` → (bucket, ``prefix/``)."""
+    scheme, sep, rest = path.partition("://")
+    if not sep or scheme not in ("s3", "s3a", "s3n") or not rest.split("/", 1)[0]:
+        raise common.JobInputError(f"--OUTPUT_PATH must be s3://bucket/prefix/, got {path!r}")
+    bucket, _, prefix = rest.partition("/")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def object_key(prefix: str, row_id: str) -> str:
+    # Encoding keeps "/" in an id from creating folders and makes every id a valid key.
+    return f"{prefix}{quote(row_id, safe='-_.~@=+')}.json"
+
+
+def mark_rejects(df: DataFrame, id_column: str) -> DataFrame:
+    """Adds ``_reject_reason`` for rows whose id is empty or shared with another row (their
+    objects would overwrite each other). The window also spreads rows by id for the uploads."""
+    rows_per_id = F.count(F.lit(1)).over(Window.partitionBy(F.col(id_column)))
+    id_text = F.trim(F.col(id_column))
+    return (
+        df.withColumn(DUPLICATES, rows_per_id)
+        .withColumn(
+            common.REJECT_REASON,
+            F.when(F.col(common.CORRUPT).isNotNull(), F.lit("malformed row"))
+            .when(id_text.isNull() | (id_text == ""), F.lit(f"empty {id_column}"))
+            .when(
+                F.col(DUPLICATES) > 1,
+                F.concat(
+                    F.lit(f"duplicate {id_column}: "),
+                    F.col(id_column),
+                    F.lit(" ("),
+                    F.col(DUPLICATES).cast("string"),
+                    F.lit(" rows)"),
+                ),
+            ),
+        )
+        .drop(DUPLICATES)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Uploading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    bucket: str
+    prefix: str
+    id_column: str
+    rejected_bucket: str
+    rejected_prefix: str
+    endpoint_url: str | None = None
+    max_in_flight: int = MAX_IN_FLIGHT
+    max_attempts: int = MAX_ATTEMPTS
+    retry_base_seconds: float = RETRY_BASE_SECONDS
+
+
+@dataclass(frozen=True)
+class PartitionStats:
+    seen: int
+    written: int
+    rejected: int
+    failed: int
+    retries: int
+
+
+def s3_client(settings: UploadSettings) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        max_pool_connections=settings.max_in_flight,
+        # Retries are ours (below): counted, with full jitter, and the same for every error.
+        retries={"total_max_attempts": 1},
+        connect_timeout=10,
+        read_timeout=60,
+        s3={"addressing_style": "path"} if settings.endpoint_url else None,
+    )
+    return boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url, config=config)
+
+
+def retryable(error: Exception) -> bool:
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        return err.get("Code") in RETRYABLE_CODES or status in RETRYABLE_CODES
+    return isinstance(error, ConnectionError | HTTPClientError)
+
+
+def put_with_retries(
+    client: Any,
+    settings: UploadSettings,
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str = "application/json",
+) -> tuple[str | None, int]:
+    """Returns (error or None, retries used)."""
+    for attempt in range(settings.max_attempts):
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            return None, attempt
+        except Exception as e:  # every failure is reported with its row, none ends the task
+            if not retryable(e) or attempt + 1 == settings.max_attempts:
+                what = f"after {attempt + 1} attempts" if retryable(e) else "(not retryable)"
+                return f"upload failed {what}: {type(e).__name__}: {e}", attempt
+            cap = min(RETRY_CAP_SECONDS, settings.retry_base_seconds * 2**attempt)
+            time.sleep(random.uniform(0, cap))
+    raise AssertionError("unreachable")
+
+
+def upload_partition(
+    settings: UploadSettings, partition: int, rows: Iterator[Row]
+) -> Iterator[PartitionStats]:
+    """Uploads one partition: one client, at most ``max_in_flight`` puts in flight.
+
+    Rows not written (rejected, or failed after retries) are saved by the same client as one
+    JSON-lines object per partition under the rejected prefix. Yields the partition's counts.
+    """
+    client = s3_client(settings)
+    written = retries = seen = failed = 0
+    not_written: list[str] = []
+    pending: dict[Future[tuple[str | None, int]], dict[str, Any]] = {}
+
+    def settle(done: Iterable[Future[tuple[str | None, int]]]) -> None:
+        nonlocal written, retries, failed
+        for fut in done:
+            error, used = fut.result()
+            retries += used
+            values = pending.pop(fut)
+            if error is None:
+                written += 1
+            else:
+                failed += 1
+                not_written.append(outcome(values, error, "failed"))
+
+    with ThreadPoolExecutor(max_workers=settings.max_in_flight) as pool:
+        for row in rows:
+            seen += 1
+            values = row.asDict()
+            reason = values.pop(common.REJECT_REASON)
+            values.pop(common.CORRUPT, None)
+            key = object_key(settings.prefix, str(values.get(settings.id_column)))
+            if reason is None and len(key.encode()) > MAX_KEY_BYTES:
+                reason = f"object key longer than {MAX_KEY_BYTES} bytes"
+            if reason is not None:
+                not_written.append(outcome(values, reason, "rejected"))
+                continue
+            if len(pending) >= settings.max_in_flight:
+                settle(wait(pending, return_when=FIRST_COMPLETED).done)
+            body = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+            pending[pool.submit(put_with_retries, client, settings, settings.bucket, key, body)] = (
+                values
+            )
+        settle(wait(pending).done)
+    if not_written:
+        key = f"{settings.rejected_prefix}part-{partition:05d}.json"
+        body = ("\n".join(not_written) + "\n").encode()
+        error, _ = put_with_retries(
+            client, settings, settings.rejected_bucket, key, body, "application/x-ndjson"
+        )
+        if error:
+            raise RuntimeError(f"could not save rows not written to s3://{key}: {error}")
+    yield PartitionStats(seen, written, len(not_written) - failed, failed, retries)
+
+
+def outcome(values: dict[str, Any], reason: str, kind: str) -> str:
+    record = {**values, common.REJECT_REASON: reason, "_outcome": kind}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def clear_prefix(settings: UploadSettings) -> None:
+    """Removes the rejected objects of an earlier run, so the prefix lists only this run's."""
+    client = s3_client(settings)
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.rejected_bucket, Prefix=settings.rejected_prefix
+    )
+    for page in pages:
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(
+                Bucket=settings.rejected_bucket, Delete={"Objects": keys, "Quiet": True}
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# I/O
+# --------------------------------------------------------------------------------------------
+
+
+def read_source_csv(spark: SparkSession, input_path: str) -> DataFrame:
+    plan = common.plan_csv(spark, common.list_input(spark, input_path))
+    if not plan.groups:
+        raise common.JobInputError(f"--INPUT_PATH {input_path!r} holds no CSV rows")
+    return common.union_all(
+        common.read_csv(spark, cols, paths) for cols, paths in plan.groups.items()
+    ).drop(common.SOURCE_FILE)
+
+
+def split(
+    source: DataFrame,
+    output_path: str,
+    id_column: str | None = None,
+    endpoint_url: str | None = None,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    rejected_path: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_base_seconds: float = RETRY_BASE_SECONDS,
+) -> dict[str, object]:
+    """Uploads every row of ``source``; rows not written go to ``rejected_path`` (S3)."""
+    started = time.monotonic()
+    bucket, prefix = split_s3_path(output_path)
+    rejected_path = rejected_path or common.default_rejected_path(output_path)
+    rejected_bucket, rejected_prefix = split_s3_path(rejected_path)
+    columns = [c for c in source.columns if c != common.CORRUPT]
+    if not columns:
+        raise common.JobInputError("the source table has no columns")
+    id_col = id_column or columns[0]
+    if id_col not in columns:
+        raise common.JobInputError(f"--ID_COLUMN {id_col!r} is not a column of {columns}")
+    if common.CORRUPT not in source.columns:
+        source = source.withColumn(common.CORRUPT, F.lit(None).cast("string"))
+    data = source.select(*[F.col(c).cast("string") for c in columns], common.CORRUPT)
+    settings = UploadSettings(
+        bucket,
+        prefix,
+        id_col,
+        rejected_bucket,
+        rejected_prefix,
+        endpoint_url,
+        max_in_flight,
+        max_attempts,
+        retry_base_seconds,
+    )
+    clear_prefix(settings)
+    stats = (
+        mark_rejects(data, id_col)
+        .rdd.mapPartitionsWithIndex(lambda i, rows: upload_partition(settings, i, rows))
+        .collect()
+    )
+    seconds = time.monotonic() - started
+    written = sum(s.written for s in stats)
+    return {
+        "read": sum(s.seen for s in stats),
+        "written": written,
+        "rejected": sum(s.rejected for s in stats),
+        "failed": sum(s.failed for s in stats),
+        "retries": sum(s.retries for s in stats),
+        "max_in_flight": max_in_flight,
+        "partitions": len(stats),
+        "files_per_minute": round(written / seconds * 60) if seconds else 0,
+        "output": output_path,
+        "rejected_path": rejected_path,
+        "seconds": round(seconds, 1),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Glue bootstrap
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> None:
+    args = common.parse_args(
+        argv,
+        required=["OUTPUT_PATH"],
+        optional={
+            "DATABASE_NAME": None,
+            "TABLE_NAME": None,
+            "INPUT_PATH": None,
+            "ID_COLUMN": None,
+            "MAX_IN_FLIGHT": None,
+            "S3_ENDPOINT_URL": None,
+            "REJECTED_PATH": None,
+        },
+    )
+    job = common.start_job(JOB, args)
+    if args.get("DATABASE_NAME") and args.get("TABLE_NAME") and job.glue_context is not None:
+        # No transformation_ctx: a bookmark would skip rows a rerun must overwrite.
+        source = job.glue_context.create_dynamic_frame.from_catalog(
+            database=args["DATABASE_NAME"], table_name=args["TABLE_NAME"]
+        ).toDF()
+    elif args.get("INPUT_PATH"):
+        source = read_source_csv(job.spark, str(args["INPUT_PATH"]))
+    else:
+        raise common.JobInputError(
+            "give --DATABASE_NAME and --TABLE_NAME (on Glue) or --INPUT_PATH (a CSV source)"
+        )
+    counts = split(
+        source,
+        str(args["OUTPUT_PATH"]),
+        id_column=args.get("ID_COLUMN"),
+        endpoint_url=args.get("S3_ENDPOINT_URL"),
+        max_in_flight=common.positive_int(args, "MAX_IN_FLIGHT", MAX_IN_FLIGHT),
+        rejected_path=args.get("REJECTED_PATH"),
+    )
+    common.emit_summary(JOB, counts, parts=["written", "rejected", "failed"])
+    if counts["failed"]:
+        raise RuntimeError(
+            f"{counts['failed']} row(s) could not be uploaded; they are listed in "
+            f"{counts['rejected_path']} and a rerun retries them"
+        )
+    job.commit()
+
+
+if __name__ == "__main__":
+    common.run_main(main)
