@@ -76,6 +76,12 @@ export const JOBS = {
         required: false,
         description: "S3-compatible endpoint for local runs",
       },
+      "--REJECTED_PATH": {
+        required: false,
+        description:
+          "S3 prefix for rows not written (empty or repeated id, failed upload), with a _reject_reason",
+        example: "s3://bucket/processed/_rejected/",
+      },
     },
   },
   manifest: {
@@ -98,6 +104,12 @@ export const JOBS = {
         required: false,
         description: "Target Parquet file size in MB (default 128)",
       },
+      "--COLUMNS": {
+        required: false,
+        description:
+          "Comma-separated top-level field names (default: sampled from the files); other keys go to _extra_fields",
+        example: "id,user,amount",
+      },
     },
   },
   sales: {
@@ -108,6 +120,15 @@ export const JOBS = {
       "--INPUT_PATH": { required: true, description: "Raw CSV or JSON prefix" },
       "--OUTPUT_PATH": { required: true, description: "Parquet root (date=YYYY-MM-DD/ below it)" },
       "--INPUT_FORMAT": { required: false, description: "csv or json (default: by extension)" },
+      "--TIMESTAMP_COLUMN": {
+        required: false,
+        description:
+          "Event time column (default: event_time, timestamp, ts, order_date, … by name)",
+      },
+      "--AMOUNT_COLUMN": {
+        required: false,
+        description: "Amount column to validate (default: amount if present)",
+      },
       "--REJECTED_PATH": rejectedPath,
     },
   },
@@ -123,8 +144,12 @@ export const JOBS = {
         required: false,
         description: "Glue JDBC connection to write to instead of Parquet",
       },
+      "--JDBC_URL": {
+        required: false,
+        description: "JDBC URL instead of a Glue connection, for local runs",
+        example: "jdbc:postgresql://localhost:5432/analytics",
+      },
       "--JDBC_TABLE": { required: false, description: "Target table for the JDBC output" },
-      "--REJECTED_PATH": rejectedPath,
     },
   },
 } as const satisfies Record<string, JobSpec>;
