@@ -52,14 +52,20 @@ def normalise_chromosome(raw: Column) -> Column:
     )
 
 
-def reject_reason(chromosome: Column, position_raw: Column, malformed: Column) -> Column:
-    pos = F.trim(position_raw)
+def reject_reason(chromosome: Column, position_text: Column, malformed: Column) -> Column:
+    """``position_text`` is the trimmed position."""
     return (
         F.when(malformed.isNotNull(), F.lit("malformed row: wrong number of columns"))
         .when(chromosome.isNull(), F.lit("missing chromosome"))
-        .when(pos.isNull() | (pos == ""), F.lit("missing position"))
-        .when(~pos.rlike(r"^[0-9]{1,18}$"), F.concat(F.lit("non-numeric position: "), pos))
+        .when(position_text.isNull() | (position_text == ""), F.lit("missing position"))
+        .when(
+            ~position_text.rlike(r"^[0-9]{1,18}$"),
+            F.concat(F.lit("non-numeric position: "), position_text),
+        )
     )
+
+
+POSITION_TEXT = "__position_text"
 
 
 def normalise(
@@ -67,14 +73,22 @@ def normalise(
 ) -> DataFrame:
     """Rows of one CSV layout → ``chromosome, position, <carried…>, _source_file, _raw_line,
     _reject_reason``; ``_reject_reason`` is null for good rows."""
-    chromosome = normalise_chromosome(F.col(chromosome_col))
-    reason = reject_reason(chromosome, F.col(position_col), F.col(common.CORRUPT))
-    return df.select(
-        chromosome.alias("chromosome"),
-        F.when(reason.isNull(), F.trim(F.col(position_col)).cast("long")).alias("position"),
+    # Two projections, so the regex work is done once per row and then referenced by name
+    # (inlined into the reason and the position it ran several times: about 6x slower).
+    named = df.select(
+        normalise_chromosome(F.col(chromosome_col)).alias("chromosome"),
+        F.trim(F.col(position_col)).alias(POSITION_TEXT),
         *[F.col(c) for c in carried],
         F.col(common.SOURCE_FILE),
         F.col(common.CORRUPT).alias(common.RAW_LINE),
+    )
+    reason = reject_reason(F.col("chromosome"), F.col(POSITION_TEXT), F.col(common.RAW_LINE))
+    return named.select(
+        "chromosome",
+        F.when(reason.isNull(), F.col(POSITION_TEXT).cast("long")).alias("position"),
+        *[F.col(c) for c in carried],
+        common.SOURCE_FILE,
+        common.RAW_LINE,
         reason.alias(common.REJECT_REASON),
     )
 
