@@ -17,6 +17,7 @@ whose upload still fails are reported as failed, written to the rejected path, a
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,13 +71,19 @@ def object_key(prefix: str, row_id: str) -> str:
     return f"{prefix}{quote(row_id, safe='-_.~@=+')}.json"
 
 
-def mark_rejects(df: DataFrame, id_column: str) -> DataFrame:
+def mark_rejects(df: DataFrame, id_column: str, partitions: int) -> DataFrame:
     """Adds ``_reject_reason`` for rows whose id is empty or shared with another row (their
-    objects would overwrite each other). The window also spreads rows by id for the uploads."""
+    objects would overwrite each other).
+
+    The one shuffle, by id, serves both the duplicate count and the uploads: ``partitions`` is
+    set explicitly because upload parallelism follows cores, not data size (adaptive execution
+    would merge a small table into one task).
+    """
     rows_per_id = F.count(F.lit(1)).over(Window.partitionBy(F.col(id_column)))
     id_text = F.trim(F.col(id_column))
     return (
-        df.withColumn(DUPLICATES, rows_per_id)
+        df.repartition(partitions, F.col(id_column))
+        .withColumn(DUPLICATES, rows_per_id)
         .withColumn(
             common.REJECT_REASON,
             F.when(F.col(common.CORRUPT).isNotNull(), F.lit("malformed row"))
@@ -294,8 +301,13 @@ def split(
         retry_base_seconds,
     )
     clear_prefix(settings)
+    if __name__ != "__main__":
+        # Imported (a test, a notebook, a benchmark): the workers unpickle the upload function
+        # by module name, so they need this file, as glue_etl_common gets --extra-py-files.
+        source.sparkSession.sparkContext.addPyFile(os.path.abspath(__file__))
+    partitions = 2 * source.sparkSession.sparkContext.defaultParallelism
     stats = (
-        mark_rejects(data, id_col)
+        mark_rejects(data, id_col, partitions)
         .rdd.mapPartitionsWithIndex(lambda i, rows: upload_partition(settings, i, rows))
         .collect()
     )
