@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install preview diff test test-ts test-py typecheck lint format bench clean
+.PHONY: install preview diff snapshot test test-ts test-py typecheck lint format bench clean
 
 install: node_modules/.installed $(VENV)/.installed .java-ok
 
@@ -28,11 +28,21 @@ $(VENV)/.installed: requirements.txt
 preview: node_modules/.installed
 	npx ts-node --transpile-only tools/preview.ts --stack $(STACK) $(ARGS)
 
+## Write test/snapshots/<stack>.json for every stack; commit them with the change they show
+snapshot: node_modules/.installed
+	npx ts-node --transpile-only tools/preview.ts --write-snapshot
+
+## Offline `pulumi preview --diff`: working tree vs the committed snapshots (every stack, or
+## STACK=dev); STACKS="dev prod" compares two stacks. Exits 2 when something changed.
+diff: node_modules/.installed
+	npx ts-node --transpile-only tools/preview.ts $(if $(STACKS),--diff-stacks $(STACKS),--diff $(if $(filter command line,$(origin STACK)),--stack $(STACK)))
+
 ## All tests: type check, lint, mocha (program, components, policies, CLI) and pytest (job scripts)
 test: install typecheck lint test-ts test-py
 
 typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
+	npx tsc --noEmit -p policy
 
 lint: node_modules/.installed $(VENV)/.installed
 	npx eslint .

@@ -5,36 +5,21 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtlPipeline } from "./components/pipeline";
-import { RawStackConfig, StackSettings, jobDpus, validateStackConfig } from "./lib/config";
+import { StackSettings, jobDpus, rawStackConfig, validateStackConfig } from "./lib/config";
 import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
+import { PIPELINE_TABLES } from "./lib/tables";
+import { TriggerAction, Workflow, chain } from "./components/triggers";
 
-const config = new pulumi.Config();
-
-/** A config value as the user wrote it: JSON where it parses, else the plain string. */
-function raw(cfg: pulumi.Config, key: string): unknown {
-  const value = cfg.get(key);
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
-const rawConfig: RawStackConfig = {
-  region: new pulumi.Config("aws").get("region"),
-  environment: config.get("environment"),
-  owner: config.get("owner"),
-  costCenter: config.get("costCenter"),
-  tags: raw(config, "tags"),
-  alertEmails: raw(config, "alertEmails"),
-  tempExpirationDays: raw(config, "tempExpirationDays"),
-  sizing: raw(config, "sizing"),
-  pipelines: raw(config, "pipelines"),
-};
-const settings: StackSettings = validateStackConfig(rawConfig);
+const settings: StackSettings = validateStackConfig(
+  rawStackConfig((key) => {
+    const [namespace, name] = key.split(":") as [string, string];
+    return new pulumi.Config(namespace).get(name);
+  }),
+);
 
 const scriptsDir = path.join(__dirname, "scripts");
+/** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
+const DEFAULT_SALES_SCHEDULE = "cron(0 2 * * ? *)";
 const commonModule = path.join(scriptsDir, "glue_etl_common.py");
 
 /** The parts every pipeline shares: naming, script, sizing, tags. */
@@ -48,13 +33,18 @@ function base(pipeline: PipelineName) {
     pyFiles: [commonModule],
     settings: settings.pipelines[pipeline],
     tempExpirationDays: settings.tempExpirationDays,
+    alertEmails: settings.alertEmails,
     tags: { ...settings.tags, pipeline },
   };
 }
 
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
+const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
 
-if (settings.pipelines.genomics.enabled) {
+// 4.1: CSV files landing under csv/ start a run through EventBridge and a workflow, in batches of
+// two files or after five minutes. A run converts every file under csv/ and overwrites the
+// chromosome partitions it writes, so overlapping batches never duplicate rows.
+if (enabled("genomics")) {
   deployed.genomics = new EtlPipeline("genomics", {
     ...base("genomics"),
     inputPrefix: "csv/",
@@ -63,10 +53,124 @@ if (settings.pipelines.genomics.enabled) {
       "--OUTPUT_PATH": "{processed}/genomics/",
       "--REJECTED_PATH": "{processed}/genomics/_rejected/",
     },
+    tables: PIPELINE_TABLES.genomics,
+    start: {
+      kind: "s3Workflow",
+      prefix: "csv/",
+      suffix: ".csv",
+      batchSize: 2,
+      batchWindowSeconds: 300,
+    },
+  });
+}
+
+// 4.2: one object per row of the user_info_large catalog table, on demand.
+if (enabled("splitter")) {
+  deployed.splitter = new EtlPipeline("splitter", {
+    ...base("splitter"),
+    inputPrefix: "user_info_large/",
+    arguments: {
+      "--DATABASE_NAME": "{database}",
+      "--TABLE_NAME": "user_info_large",
+      "--OUTPUT_PATH": "{processed}/rows/",
+      "--REJECTED_PATH": "{processed}/_rejected/",
+    },
+    tables: PIPELINE_TABLES.splitter,
+    // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
+    bookmarks: false,
+  });
+}
+
+// 4.3: a manifest.json landing under manifests/ starts one batch run with its path.
+if (enabled("manifest")) {
+  deployed.manifest = new EtlPipeline("manifest", {
+    ...base("manifest"),
+    arguments: { "--OUTPUT_PATH": "{processed}/batches/" },
+    tables: PIPELINE_TABLES.manifest,
+    bookmarks: false,
+    start: {
+      kind: "s3Lambda",
+      prefix: "manifests/",
+      suffix: "manifest.json",
+      argumentName: "--MANIFEST_PATH",
+    },
+  });
+}
+
+// 4.4 and 4.5: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
+// crawler of its own catalogs the raw landing zone.
+if (enabled("sales")) {
+  deployed.sales = new EtlPipeline("sales", {
+    ...base("sales"),
+    inputPrefix: "sales/",
+    arguments: { "--INPUT_PATH": "{raw}/sales/", "--OUTPUT_PATH": "{processed}/sales/" },
+    tables: PIPELINE_TABLES.sales,
+    crawlers: [
+      {
+        name: "raw",
+        bucket: "raw",
+        prefixes: ["sales/"],
+        schedule: "cron(30 1 * * ? *)",
+        tablePrefix: "raw_",
+      },
+    ],
+    start: { kind: "external" },
+  });
+}
+if (enabled("tagging")) {
+  const sales = deployed.sales;
+  deployed.tagging = new EtlPipeline("tagging", {
+    ...base("tagging"),
+    inputPrefix: "input/",
+    arguments: {
+      // Tags the sales output when that pipeline is deployed, else Parquet dropped under input/.
+      "--INPUT_PATH": sales
+        ? pulumi.interpolate`s3://${sales.bucketNames.processed}/sales/`
+        : "{raw}/input/",
+      "--OUTPUT_PATH": "{processed}/tagged/",
+      "--RULES_PATH": "{scripts}/config/tagging_rules.csv",
+    },
+    assets: [{ path: path.join(scriptsDir, "rules", "tagging_rules.csv") }],
+    extraRead: sales ? [{ bucketArn: sales.storage.buckets.processed.arn, prefix: "sales/" }] : [],
+    extraStatements: sales
+      ? [
+          {
+            Sid: "DecryptSalesOutput",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: sales.security.key.arn,
+          },
+        ]
+      : [],
+    crawlers: [{ name: "tagged", bucket: "processed", prefixes: ["tagged/"] }],
+    start: sales ? { kind: "external" } : { kind: "onDemand" },
+  });
+}
+
+const workflows: Record<string, Workflow> = {};
+if (deployed.sales) {
+  const steps: TriggerAction[] = [{ job: deployed.sales.job.name }];
+  if (deployed.tagging) {
+    steps.push(
+      { job: deployed.tagging.job.name },
+      { crawler: deployed.tagging.crawlers.tagged!.crawlerName },
+    );
+  }
+  workflows.salesDaily = new Workflow("sales-daily", {
+    workflowName: `glue-etl-${settings.environment}-sales-daily`,
+    description: "Nightly: clean sales and clickstream events, tag them, catalog the tagged output",
+    triggers: chain(
+      { kind: "scheduled", schedule: settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDULE },
+      steps,
+    ),
+    tags: { ...settings.tags, pipeline: "sales" },
   });
 }
 
 export const environment = settings.environment;
+export const workflowNames = Object.fromEntries(
+  Object.entries(workflows).map(([k, w]) => [k, w.name]),
+);
 export const region = settings.region;
 /** Per pipeline: what operators and the job-run CLI need. */
 export const pipelines = Object.fromEntries(
@@ -80,6 +184,11 @@ export const pipelines = Object.fromEntries(
         buckets: p.bucketNames,
         scriptLocation: p.job.scriptLocation,
         securityConfiguration: p.security.securityConfiguration.name,
+        databaseName: p.databaseName,
+        ddl: p.catalog?.ddl,
+        triggerNames: p.triggerNames,
+        workflowName: p.workflow?.name,
+        alertTopicArn: p.alerts.topicArn,
         maxConcurrentRuns: s.maxConcurrentRuns,
         capacity: `${s.numberOfWorkers} x ${s.workerType} (${jobDpus(s)} DPU, ${s.executionClass})`,
       },

@@ -35,19 +35,20 @@ export interface GlueJobArgs {
   readonly tags: Record<string, string>;
 }
 
-function contentHash(file: string): string {
-  if (!fs.existsSync(file)) {
-    throw new Error(`Job script not found: ${path.relative(process.cwd(), file) || file}`);
-  }
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16);
-}
-
 /**
  * A Glue 5.0 Spark job with its script uploaded to S3, sized from the stack config, encrypted by
  * a security configuration, with bookmarks, metrics, continuous logging, Spark UI logs and
  * auto-scaling on by default.
  */
 export class GlueJob extends pulumi.ComponentResource {
+  /** First 16 hex digits of the file's SHA-256: what makes an upload content-addressed. */
+  static contentHash(file: string): string {
+    if (!fs.existsSync(file)) {
+      throw new Error(`File to upload not found: ${path.relative(process.cwd(), file) || file}`);
+    }
+    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16);
+  }
+
   public readonly job: aws.glue.Job;
   public readonly name: pulumi.Output<string>;
   public readonly scriptLocation: pulumi.Output<string>;
@@ -62,14 +63,14 @@ export class GlueJob extends pulumi.ComponentResource {
 
     const upload = (file: string, id: string, folder: string): pulumi.Output<string> => {
       // The hash is a folder, not a suffix, so Python still imports the module by its file name.
-      const key = `${folder}/${contentHash(file)}/${path.basename(file)}`;
+      const key = `${folder}/${GlueJob.contentHash(file)}/${path.basename(file)}`;
       const obj = new aws.s3.BucketObjectv2(
         id,
         {
           bucket: args.scriptsBucket,
           key,
           source: new pulumi.asset.FileAsset(file),
-          sourceHash: contentHash(file),
+          sourceHash: GlueJob.contentHash(file),
           contentType: "text/x-python",
           tags: args.tags,
         },

@@ -1,11 +1,71 @@
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Placeholder, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { AwsContext, PolicyStatement, awsContext } from "../lib/aws";
-import { BucketPlaceholder, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { PipelineSettings } from "../lib/config";
+import { PipelineTable } from "../lib/tables";
+import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
+import { Catalog } from "./catalog";
+import { Crawler } from "./crawler";
+import { S3EventJobStarter, S3EventWorkflowStart } from "./events";
 import { GlueJob } from "./job";
-import { GlueJobRole } from "./role";
+import { GlueJobRole, S3Location } from "./role";
 import { PipelineSecurity } from "./security";
 import { BUCKET_PURPOSES, BucketPurpose, PipelineStorage } from "./storage";
+import { TriggerAction, Triggers, Workflow, chain } from "./triggers";
+
+/** How the pipeline's job is started. */
+export type PipelineStart =
+  /** An on-demand trigger (`aws glue start-trigger`), besides StartJobRun. */
+  | { readonly kind: "onDemand" }
+  /** A scheduled trigger with a Glue cron, in UTC. */
+  | { readonly kind: "schedule"; readonly schedule: string }
+  /**
+   * Objects landing in the raw bucket under prefix…suffix go through EventBridge to a Glue
+   * workflow whose EVENT trigger starts the job once `batchSize` objects arrived or
+   * `batchWindowSeconds` passed; crawlers marked `afterJob` run when the job SUCCEEDED.
+   */
+  | {
+      readonly kind: "s3Workflow";
+      readonly prefix: string;
+      readonly suffix?: string;
+      readonly batchSize?: number;
+      readonly batchWindowSeconds?: number;
+    }
+  /**
+   * Each object landing in the raw bucket under prefix…suffix starts one run through a Lambda,
+   * with the object's `s3://` path in `argumentName`.
+   */
+  | {
+      readonly kind: "s3Lambda";
+      readonly prefix: string;
+      readonly suffix?: string;
+      readonly argumentName: string;
+    }
+  /** Started by a workflow declared outside the pipeline (see index.ts); no trigger here. */
+  | { readonly kind: "external" };
+
+export interface PipelineCrawler {
+  /** Short name, part of the crawler's name, e.g. `raw`. */
+  readonly name: string;
+  /** Which of the pipeline's buckets it crawls. */
+  readonly bucket: "raw" | "processed";
+  /** Prefixes in that bucket, each ending in "/". */
+  readonly prefixes: readonly string[];
+  /** Glue cron for a crawler of its own schedule. Default none. */
+  readonly schedule?: string;
+  /** Prefix of the table names it creates. Default none. */
+  readonly tablePrefix?: string;
+  /** Run after each successful job run (in the pipeline's workflow or a conditional trigger). Default false. */
+  readonly afterJob?: boolean;
+}
+
+/** A file the job reads besides its input, uploaded to the scripts bucket under `config/`. */
+export interface PipelineAsset {
+  /** Local path of the file. */
+  readonly path: string;
+}
 
 export interface EtlPipelineArgs {
   /** Environment the stack deploys (dev, prod); part of physical names. */
@@ -17,19 +77,32 @@ export interface EtlPipelineArgs {
   readonly scriptPath: string;
   /** Local Python modules the script imports. Default none. */
   readonly pyFiles?: string[];
+  /** Files the job reads, such as a rules table; `{scripts}/config/<file name>` in arguments. Default none. */
+  readonly assets?: readonly PipelineAsset[];
   /** Sizing, schedule and cost settings resolved from the stack config. */
   readonly settings: PipelineSettings;
   /**
-   * The job's own default arguments. Values may use `{raw}`, `{processed}`, `{scripts}` and
-   * `{temp}`, which become `s3://<that bucket>`. Default none.
+   * The job's own default arguments. String values may use `{raw}`, `{processed}`, `{scripts}`,
+   * `{temp}` (each becomes `s3://<that bucket>`) and `{database}` (the pipeline's Glue
+   * database). Default none.
    */
-  readonly arguments?: Readonly<Record<string, string>>;
+  readonly arguments?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Prefix of the raw bucket the job reads; its IAM read access stops there. Default "" (all). */
   readonly inputPrefix?: string;
+  /** Locations outside the pipeline the job reads (e.g. another pipeline's output). Default none. */
+  readonly extraRead?: readonly S3Location[];
   /** Days before temp objects expire. Default 7. */
   readonly tempExpirationDays?: number;
   /** Job bookmarks. Default true. */
   readonly bookmarks?: boolean;
+  /** Catalog tables of this pipeline, each in its raw or processed bucket. Default none. */
+  readonly tables?: readonly PipelineTable[];
+  /** Crawlers over the pipeline's buckets. Default none. */
+  readonly crawlers?: readonly PipelineCrawler[];
+  /** How the job starts. Default `{ kind: "onDemand" }`. */
+  readonly start?: PipelineStart;
+  /** Addresses subscribed to the pipeline's failure alerts. Default none (the topic still exists). */
+  readonly alertEmails?: readonly string[];
   /** Further IAM statements for the job role. Default none. */
   readonly extraStatements?: PolicyStatement[];
   /** Tags for every taggable resource (environment, owner, cost-center at least). */
@@ -38,9 +111,15 @@ export interface EtlPipelineArgs {
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,19}$/;
 
+/** The Glue database of a pipeline: `glue_etl_<environment>_<pipeline>`. */
+export function pipelineDatabaseName(environment: string, pipeline: string): string {
+  return `glue_etl_${environment}_${pipeline}`.replace(/-/g, "_");
+}
+
 /**
- * One ETL pipeline: its buckets, KMS key and Glue security configuration, the job's IAM role and
- * the Glue job itself, each with secure and observable defaults.
+ * One ETL pipeline: its buckets, KMS key and Glue security configuration, the job's IAM role,
+ * the Glue job, its catalog tables and crawlers, what starts it, and failure alerts, each with
+ * secure and observable defaults.
  */
 export class EtlPipeline extends pulumi.ComponentResource {
   public readonly storage: PipelineStorage;
@@ -49,6 +128,13 @@ export class EtlPipeline extends pulumi.ComponentResource {
   public readonly job: GlueJob;
   public readonly context: AwsContext;
   public readonly bucketNames: Readonly<Record<BucketPurpose, pulumi.Output<string>>>;
+  public readonly databaseName: string;
+  public readonly catalog?: Catalog;
+  public readonly crawlers: Readonly<Record<string, Crawler>>;
+  public readonly alerts: Alerts;
+  /** Names of the Glue triggers that start the job or follow it, by key. */
+  public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
+  public readonly workflow?: Workflow;
 
   constructor(name: string, args: EtlPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("glue-etl:pipeline:EtlPipeline", name, {}, opts);
@@ -59,21 +145,32 @@ export class EtlPipeline extends pulumi.ComponentResource {
       );
     }
     // Refuse bad arguments before any child resource is registered.
-    validateJobArguments(name, args.arguments ?? {});
+    const literalArgs = Object.fromEntries(
+      Object.entries(args.arguments ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : ""]),
+    );
+    validateJobArguments(name, literalArgs);
     const child = { parent: this };
     const physical = `glue-etl-${args.environment}-${name}`;
+    this.databaseName = pipelineDatabaseName(args.environment, name);
     this.context = awsContext(this);
 
     this.security = new PipelineSecurity(
       name,
-      { physicalName: physical, context: this.context, tags: args.tags },
+      {
+        physicalName: physical,
+        context: this.context,
+        // The alerts topic is encrypted with this key; EventBridge publishes to it.
+        extraKeyStatements: [EVENTBRIDGE_KEY_STATEMENT],
+        tags: args.tags,
+      },
       child,
     );
+    const keyArn = this.security.key.arn;
     this.storage = new PipelineStorage(
       name,
       {
         namePrefix: physical,
-        kmsKeyArn: this.security.key.arn,
+        kmsKeyArn: keyArn,
         tempExpirationDays: args.tempExpirationDays,
         tags: args.tags,
       },
@@ -93,23 +190,32 @@ export class EtlPipeline extends pulumi.ComponentResource {
           { bucketArn: b.raw.arn, prefix: args.inputPrefix ?? "" },
           { bucketArn: b.scripts.arn, prefix: "jobs/", list: false },
           { bucketArn: b.scripts.arn, prefix: "lib/", list: false },
+          ...(args.assets?.length
+            ? [{ bucketArn: b.scripts.arn, prefix: "config/", list: false }]
+            : []),
+          ...(args.extraRead ?? []),
         ],
         readWrite: [{ bucketArn: b.processed.arn }, { bucketArn: b.temp.arn }],
-        kmsKeyArn: this.security.key.arn,
+        kmsKeyArn: keyArn,
         extraStatements: args.extraStatements,
         tags: args.tags,
       },
       child,
     );
 
-    const expanded = pulumi
-      .all(this.bucketNames)
-      .apply((names) =>
-        expandAll(args.arguments ?? {}, names as Record<BucketPlaceholder, string>),
+    for (const [i, asset] of (args.assets ?? []).entries()) {
+      new aws.s3.BucketObjectv2(
+        `${name}-asset-${i}`,
+        {
+          bucket: b.scripts.bucket,
+          key: `config/${path.basename(asset.path)}`,
+          source: new pulumi.asset.FileAsset(asset.path),
+          sourceHash: GlueJob.contentHash(asset.path),
+          tags: args.tags,
+        },
+        child,
       );
-    const jobArguments = Object.fromEntries(
-      Object.keys(args.arguments ?? {}).map((k) => [k, expanded.apply((e) => e[k] ?? "")]),
-    );
+    }
 
     this.job = new GlueJob(
       name,
@@ -124,9 +230,128 @@ export class EtlPipeline extends pulumi.ComponentResource {
         securityConfigurationName: this.security.securityConfiguration.name,
         tempDir: pulumi.interpolate`s3://${b.temp.bucket}/glue-temp/`,
         sparkUiLogsPath: pulumi.interpolate`s3://${b.temp.bucket}/spark-ui-logs/`,
-        arguments: jobArguments,
+        arguments: this.expandArguments(args.arguments ?? {}),
         bookmarks: args.bookmarks,
         tags: args.tags,
+      },
+      child,
+    );
+
+    if (args.tables?.length || args.crawlers?.length) {
+      this.catalog = new Catalog(
+        `${name}-catalog`,
+        {
+          databaseName: this.databaseName,
+          tables: (args.tables ?? []).map((t) => ({ table: t.table, bucket: b[t.bucket].bucket })),
+          athenaResultsBucket: b.temp.bucket,
+          kmsKeyArn: keyArn,
+          expectedResultsBucketOwner: this.context.accountId,
+          tags: args.tags,
+        },
+        child,
+      );
+    }
+    const crawlers: Record<string, Crawler> = {};
+    for (const c of args.crawlers ?? []) {
+      crawlers[c.name] = new Crawler(
+        `${name}-${c.name}`,
+        {
+          crawlerName: `${physical}-${c.name}`,
+          databaseName: this.catalog!.databaseName,
+          targets: c.prefixes.map((prefix) => ({ bucket: b[c.bucket].bucket, prefix })),
+          schedule: c.schedule,
+          securityConfigurationName: this.security.securityConfiguration.name,
+          kmsKeyArn: keyArn,
+          tablePrefix: c.tablePrefix,
+          tags: args.tags,
+        },
+        child,
+      );
+    }
+    this.crawlers = crawlers;
+    const afterJob: TriggerAction[] = (args.crawlers ?? [])
+      .filter((c) => c.afterJob)
+      .map((c) => ({ crawler: crawlers[c.name]!.crawlerName }));
+
+    const start = args.start ?? { kind: "onDemand" };
+    const jobAction: TriggerAction = { job: this.job.name };
+    const tagsOf = args.tags;
+    if (start.kind === "s3Workflow") {
+      this.workflow = new Workflow(
+        `${name}-workflow`,
+        {
+          workflowName: physical,
+          description: `Objects under ${start.prefix} in the raw bucket start ${args.jobName}`,
+          triggers: chain(
+            {
+              kind: "event",
+              batchSize: start.batchSize,
+              batchWindowSeconds: start.batchWindowSeconds,
+            },
+            [jobAction, ...afterJob],
+          ),
+          tags: tagsOf,
+        },
+        child,
+      );
+      new S3EventWorkflowStart(
+        `${name}-s3-event`,
+        {
+          bucketName: b.raw.bucket,
+          prefix: start.prefix,
+          suffix: start.suffix,
+          workflowName: this.workflow.name,
+          tags: tagsOf,
+        },
+        child,
+      );
+      this.triggerNames = this.workflow.triggerNames;
+    } else {
+      if (start.kind === "s3Lambda") {
+        new S3EventJobStarter(
+          `${name}-s3-starter`,
+          {
+            bucketName: b.raw.bucket,
+            prefix: start.prefix,
+            suffix: start.suffix,
+            jobName: this.job.name,
+            argumentName: start.argumentName,
+            tags: tagsOf,
+          },
+          child,
+        );
+      }
+      const specs: ConstructorParameters<typeof Triggers>[1]["triggers"] = {
+        ...(start.kind === "onDemand"
+          ? { "on-demand": { kind: "onDemand", actions: [jobAction] } }
+          : {}),
+        ...(start.kind === "schedule"
+          ? { schedule: { kind: "scheduled", schedule: start.schedule, actions: [jobAction] } }
+          : {}),
+        ...(afterJob.length
+          ? {
+              "after-job": {
+                kind: "conditional",
+                when: [{ job: this.job.name }],
+                actions: afterJob,
+              },
+            }
+          : {}),
+      };
+      this.triggerNames =
+        Object.keys(specs).length > 0
+          ? new Triggers(`${name}-triggers`, { triggers: specs, tags: tagsOf }, child).triggerNames
+          : {};
+    }
+
+    this.alerts = new Alerts(
+      `${name}-alerts`,
+      {
+        jobNames: [this.job.name],
+        crawlerNames: Object.values(crawlers).map((c) => c.crawlerName),
+        emails: args.alertEmails,
+        kmsKeyArn: keyArn,
+        tags: tagsOf,
       },
       child,
     );
@@ -136,15 +361,31 @@ export class EtlPipeline extends pulumi.ComponentResource {
       roleArn: this.role.arn,
       bucketNames: this.bucketNames,
       scriptLocation: this.job.scriptLocation,
+      databaseName: this.databaseName,
+      ddl: this.catalog?.ddl,
+      triggerNames: this.triggerNames,
+      alertTopicArn: this.alerts.topicArn,
     });
   }
-}
 
-function expandAll(
-  args: Readonly<Record<string, string>>,
-  buckets: Record<BucketPlaceholder, string>,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(args).map(([k, v]) => [k, expandPlaceholders(v, buckets)]),
-  );
+  /** Arguments with placeholders replaced; Outputs (another pipeline's paths) pass through. */
+  private expandArguments(
+    args: Readonly<Record<string, pulumi.Input<string>>>,
+  ): Record<string, pulumi.Input<string>> {
+    const values = pulumi.all(this.bucketNames).apply((names): Record<Placeholder, string> => ({
+      raw: `s3://${names.raw}`,
+      processed: `s3://${names.processed}`,
+      scripts: `s3://${names.scripts}`,
+      temp: `s3://${names.temp}`,
+      database: this.databaseName,
+    }));
+    return Object.fromEntries(
+      Object.entries(args).map(([k, v]) => [
+        k,
+        typeof v === "string" && v.includes("{")
+          ? values.apply((vals) => expandPlaceholders(v, vals))
+          : v,
+      ]),
+    );
+  }
 }

@@ -29,9 +29,12 @@ export const MANAGED_ARGUMENTS = [
   "--extra-py-files",
 ] as const;
 
-/** Placeholders a pipeline's arguments may use; each expands to `s3://<bucket name>`. */
-export const BUCKET_PLACEHOLDERS = ["raw", "processed", "scripts", "temp"] as const;
-export type BucketPlaceholder = (typeof BUCKET_PLACEHOLDERS)[number];
+/**
+ * Placeholders a pipeline's arguments may use: `{raw}`, `{processed}`, `{scripts}` and `{temp}`
+ * become `s3://<that bucket>`, `{database}` the pipeline's Glue database name.
+ */
+export const PLACEHOLDERS = ["raw", "processed", "scripts", "temp", "database"] as const;
+export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 const KEY_RE = /^--[A-Za-z][A-Za-z0-9_.-]*$/;
 const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
@@ -73,9 +76,9 @@ export function validateJobArguments(
       continue;
     }
     for (const m of value.matchAll(PLACEHOLDER_RE)) {
-      if (!(BUCKET_PLACEHOLDERS as readonly string[]).includes(m[1] ?? "")) {
+      if (!(PLACEHOLDERS as readonly string[]).includes(m[1] ?? "")) {
         problems.push(
-          `${key}: unknown placeholder {${m[1]}} in ${JSON.stringify(value)}; allowed: ${BUCKET_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+          `${key}: unknown placeholder {${m[1]}} in ${JSON.stringify(value)}; allowed: ${PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
         );
       }
     }
@@ -84,10 +87,10 @@ export function validateJobArguments(
   return args;
 }
 
-/** Replaces `{raw}` etc. with `s3://<bucket>`, given the resolved bucket names. */
+/** Replaces each placeholder with its value (`s3://…` for buckets, a name for `{database}`). */
 export function expandPlaceholders(
   value: string,
-  buckets: Readonly<Record<BucketPlaceholder, string>>,
+  values: Readonly<Record<Placeholder, string>>,
 ): string {
-  return value.replace(PLACEHOLDER_RE, (_, p: BucketPlaceholder) => `s3://${buckets[p]}`);
+  return value.replace(PLACEHOLDER_RE, (_, p: Placeholder) => values[p]);
 }

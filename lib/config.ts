@@ -2,6 +2,7 @@
  * Stack configuration: the raw values of Pulumi.<stack>.yaml in, typed settings out. Pure: no
  * Pulumi calls, so it is tested directly and runs before any resource is registered.
  */
+import { CRON_EXAMPLE, validateGlueCron } from "./cron";
 import { PIPELINE_NAMES, PipelineName } from "./jobs";
 
 /** DPUs per worker (R types count memory-optimised M-DPUs). */
@@ -223,6 +224,34 @@ function sizing(
 }
 
 /**
+ * The raw config from a lookup of fully qualified keys (`glue-etl:sizing`, `aws:region`) to the
+ * strings a stack file holds; structured values are parsed as JSON, anything else stays a string
+ * so that validation can name it.
+ */
+export function rawStackConfig(lookup: (key: string) => string | undefined): RawStackConfig {
+  const get = (key: string): unknown => {
+    const value = lookup(key);
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  };
+  return {
+    region: lookup("aws:region"),
+    environment: lookup(`${NS}:environment`),
+    owner: lookup(`${NS}:owner`),
+    costCenter: lookup(`${NS}:costCenter`),
+    tags: get(`${NS}:tags`),
+    alertEmails: get(`${NS}:alertEmails`),
+    tempExpirationDays: get(`${NS}:tempExpirationDays`),
+    sizing: get(`${NS}:sizing`),
+    pipelines: get(`${NS}:pipelines`),
+  };
+}
+
+/**
  * Turns the raw stack config into settings, or throws one ConfigValidationError naming every bad
  * key, the value given and what is allowed.
  */
@@ -321,12 +350,20 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
         : c.int(`${prefix}.typicalRunMinutes`, p.typicalRunMinutes, LIMITS.typicalRunMinutes);
     let schedule: string | undefined;
     if (p.schedule !== undefined) {
-      schedule = c.string(
-        `${prefix}.schedule`,
-        p.schedule,
-        /^cron\(.+\)$/,
-        "a Glue cron expression such as cron(0 2 * * ? *)",
-      );
+      if (typeof p.schedule !== "string") {
+        c.add(`${prefix}.schedule`, p.schedule, `a Glue cron expression such as ${CRON_EXAMPLE}`);
+      } else {
+        try {
+          schedule = validateGlueCron(p.schedule);
+        } catch (e) {
+          // The cron error repeats the value; keep what it says about the field and the form.
+          c.add(
+            `${prefix}.schedule`,
+            p.schedule,
+            (e as Error).message.replace(/^Invalid Glue schedule "[^"]*": /, ""),
+          );
+        }
+      }
     }
     const s = base ? sizing(c, prefix, p, base) : undefined;
     if (s && typicalRunMinutes !== undefined && s.timeoutMinutes < typicalRunMinutes) {

@@ -190,7 +190,8 @@ describe("stack config validation", () => {
       "schedule that is not a Glue cron",
       { ...good, pipelines: { sales: { schedule: "0 2 * * *" } } },
       [
-        'glue-etl:pipelines.sales.schedule: got "0 2 * * *"; allowed: a Glue cron expression such as cron(0 2 * * ? *)',
+        'glue-etl:pipelines.sales.schedule: got "0 2 * * *"; allowed: a Glue schedule is written "cron(...)" with six fields. ' +
+          "Expected cron(Minutes Hours Day-of-month Month Day-of-week Year) in UTC, e.g. cron(0 2 * * ? *) for 02:00 every day.",
       ],
     ],
     [
@@ -270,7 +271,7 @@ describe("job argument validation", () => {
       "--debug: reserved by Glue and must not be set; drop it (Glue passes --debug itself where it applies)",
       "--TempDir: set by the job component; change it through the pipeline's settings instead of its arguments",
       '"INPUT_PATH": an argument name must start with "--" then a letter, e.g. --INPUT_PATH',
-      '--OUTPUT_PATH: unknown placeholder {output} in "{output}/x/"; allowed: {raw}, {processed}, {scripts}, {temp}',
+      '--OUTPUT_PATH: unknown placeholder {output} in "{output}/x/"; allowed: {raw}, {processed}, {scripts}, {temp}, {database}',
     ]);
   });
 });

@@ -124,14 +124,17 @@ for (const stack of ["dev", "prod"] as const) {
       expect(named(run, JOB, "genomics-job").inputs.securityConfiguration).to.equal(sc.name);
     });
 
-    it("gives every bucket SSE-KMS, owner-enforced ownership and a full public access block", () => {
+    const PIPELINES = ["genomics", "splitter", "manifest", "sales", "tagging"];
+    const keyArnOf = (pipeline: string) =>
+      `arn:aws:kms:eu-west-1:123456789012:key/${pipeline}-key-mock-key-id`;
+
+    it("gives every bucket of every pipeline SSE-KMS with its own key, owner-enforced ownership and a full public access block", () => {
       const buckets = ofType(run, BUCKET);
-      expect(buckets.map((b) => b.name).sort()).to.deep.equal([
-        "genomics-processed",
-        "genomics-raw",
-        "genomics-scripts",
-        "genomics-temp",
-      ]);
+      expect(buckets.map((b) => b.name).sort()).to.deep.equal(
+        PIPELINES.flatMap((p) =>
+          ["processed", "raw", "scripts", "temp"].map((k) => `${p}-${k}`),
+        ).sort(),
+      );
       const sse = ofType(
         run,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -140,13 +143,15 @@ for (const stack of ["dev", "prod"] as const) {
       const own = ofType(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls");
       for (const b of buckets) {
         const id = `${b.name}-id`;
+        const pipeline = b.name.split("-")[0]!;
+        expect(b.inputs.bucketPrefix).to.equal(`glue-etl-${stack}-${b.name}-`);
         const enc = sse.filter((s) => s.inputs.bucket === id);
         expect(enc, b.name).to.have.length(1);
         expect(enc[0]!.inputs.rules).to.deep.equal([
           {
             applyServerSideEncryptionByDefault: {
               sseAlgorithm: "aws:kms",
-              kmsMasterKeyId: "arn:aws:kms:eu-west-1:123456789012:key/genomics-key-mock-key-id",
+              kmsMasterKeyId: keyArnOf(pipeline),
             },
             bucketKeyEnabled: true,
           },
@@ -167,7 +172,7 @@ for (const stack of ["dev", "prod"] as const) {
 
     it("denies non-TLS access to every bucket and its objects", () => {
       const policies = ofType(run, "aws:s3/bucketPolicy:BucketPolicy");
-      expect(policies).to.have.length(4);
+      expect(policies).to.have.length(ofType(run, BUCKET).length);
       for (const p of policies) {
         const bucket = bucketOf(run, p.inputs.bucket);
         const arn = `arn:aws:s3:::${bucket.inputs.bucketPrefix as string}offline`;
@@ -188,20 +193,20 @@ for (const stack of ["dev", "prod"] as const) {
         expect(v.inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
         return bucketOf(run, v.inputs.bucket).name;
       });
-      expect(versioned.sort()).to.deep.equal([
-        "genomics-processed",
-        "genomics-raw",
-        "genomics-scripts",
-      ]);
-      const lifecycle = named(
-        run,
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "genomics-temp-lifecycle",
+      expect(versioned.sort()).to.deep.equal(
+        PIPELINES.flatMap((p) => ["processed", "raw", "scripts"].map((k) => `${p}-${k}`)).sort(),
       );
-      const rules = lifecycle.inputs.rules as { id: string; expiration?: { days: number } }[];
-      expect(rules.find((r) => r.id === "expire-temp-data")?.expiration).to.deep.equal({
-        days: EXPECTED[stack].tempDays,
-      });
+      for (const p of PIPELINES) {
+        const lifecycle = named(
+          run,
+          "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+          `${p}-temp-lifecycle`,
+        );
+        const rules = lifecycle.inputs.rules as { id: string; expiration?: { days: number } }[];
+        expect(rules.find((r) => r.id === "expire-temp-data")?.expiration).to.deep.equal({
+          days: EXPECTED[stack].tempDays,
+        });
+      }
     });
 
     it("trusts only Glue and scopes the job role to this pipeline's buckets and prefixes", () => {
@@ -211,9 +216,12 @@ for (const stack of ["dev", "prod"] as const) {
         { Effect: "Allow", Principal: { Service: "glue.amazonaws.com" }, Action: "sts:AssumeRole" },
       ]);
       const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
-      expect(attachments.map((a) => a.inputs.policyArn)).to.deep.equal([
-        "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole",
-      ]);
+      expect(
+        attachments.find((a) => a.name === "genomics-glue-service")?.inputs.policyArn,
+      ).to.equal("arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole");
+      for (const a of attachments) {
+        expect(a.inputs.policyArn, a.name).not.to.match(/AmazonS3FullAccess|AdministratorAccess/);
+      }
       const b = (p: string) => `arn:aws:s3:::glue-etl-${stack}-genomics-${p}-offline`;
       const doc = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "genomics-access"));
       const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
@@ -234,13 +242,29 @@ for (const stack of ["dev", "prod"] as const) {
         `${b("processed")}/*`,
         `${b("temp")}/*`,
       ]);
-      expect(bySid.UsePipelineKey!.Resource).to.equal(
-        "arn:aws:kms:eu-west-1:123456789012:key/genomics-key-mock-key-id",
-      );
-      for (const s of doc.Statement) {
-        for (const action of asList(s.Action)) expect(action, s.Sid).not.to.match(/^(\*|s3:\*)$/);
-        for (const res of asList(s.Resource)) expect(res, s.Sid).not.to.equal("*");
+      expect(bySid.UsePipelineKey!.Resource).to.equal(keyArnOf("genomics"));
+      for (const policy of ofType(run, "aws:iam/rolePolicy:RolePolicy")) {
+        for (const s of policyOf(policy).Statement) {
+          for (const action of asList(s.Action))
+            expect(action, `${policy.name} ${s.Sid}`).not.to.match(/^(\*|s3:\*)$/);
+          if (asList(s.Action).some((a) => a.startsWith("s3:"))) {
+            for (const res of asList(s.Resource))
+              expect(res, `${policy.name} ${s.Sid}`).not.to.equal("*");
+          }
+        }
       }
+    });
+
+    it("lets the tagging job read the sales output and nothing else of sales", () => {
+      const doc = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "tagging-access"));
+      const read = doc.Statement.find((s) => s.Sid === "ReadInputAndScripts")!;
+      expect(read.Resource).to.include(
+        `arn:aws:s3:::glue-etl-${stack}-sales-processed-offline/sales/*`,
+      );
+      expect(doc.Statement.find((s) => s.Sid === "DecryptSalesOutput")).to.deep.include({
+        Action: "kms:Decrypt",
+        Resource: keyArnOf("sales"),
+      });
     });
 
     it("tags every taggable resource with environment, owner and cost centre", () => {
@@ -259,17 +283,22 @@ for (const stack of ["dev", "prod"] as const) {
       }
     });
 
-    it("nests every AWS resource under its pipeline component", () => {
+    it("nests every AWS resource under a glue-etl component named after it", () => {
       const comps = run.resources.filter((r) => !r.custom);
       for (const c of comps) expect(c.type).to.match(/^glue-etl:[a-z]+:[A-Z]\w+$/);
-      expect(comps.find((c) => c.type === "glue-etl:pipeline:EtlPipeline")?.parent).to.equal(
-        undefined,
+      const top = comps.filter((c) => c.parent === undefined).map((c) => `${c.type}::${c.name}`);
+      expect(top.sort()).to.deep.equal(
+        [
+          ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
+          "glue-etl:workflow:Workflow::sales-daily",
+        ].sort(),
       );
       for (const r of run.resources.filter((x) => x.custom)) {
-        expect(r.urn, r.name).to.match(
-          /^urn:pulumi:\w+::glue-etl::glue-etl:pipeline:EtlPipeline\$glue-etl:\w+:\w+\$aws:/,
-        );
-        expect(r.name.startsWith("genomics-"), r.name).to.equal(true);
+        expect(r.parent, r.name).not.to.equal(undefined);
+        const root = r.urn.split("::")[2]!.split("$")[0];
+        expect(root, r.name).to.match(/^glue-etl:(pipeline:EtlPipeline|workflow:Workflow)$/);
+        const topName = [...PIPELINES, "sales-daily"].find((p) => r.name.startsWith(`${p}-`));
+        expect(topName, r.name).not.to.equal(undefined);
       }
     });
 
