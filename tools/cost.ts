@@ -9,7 +9,7 @@
  * succeed; ON_DEMAND and EVENT starts have no rate and count as unscheduled.
  */
 import { PIPELINE_NAMES, PipelineName } from "../lib/jobs";
-import { RawStackConfig, StackSettings, validateStackConfig } from "../lib/config";
+import { StackSettings, rawStackConfig, validateStackConfig } from "../lib/config";
 import { runsPerMonth } from "../lib/cron";
 import { runCostForDuration } from "../lib/pricing";
 import { jobCapacity } from "./capacity";
@@ -216,33 +216,6 @@ export function stackCost(
   };
 }
 
-/**
- * The stack file's flat config (plus overrides, as `runStackOffline` applies them) in the shape
- * index.ts hands to validateStackConfig: JSON where a value parses, else the plain string.
- */
-export function rawStackConfig(config: Record<string, string>): RawStackConfig {
-  const get = (key: string): unknown => {
-    const v = config[key.includes(":") ? key : `${PROJECT}:${key}`];
-    if (v === undefined) return undefined;
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      return v;
-    }
-  };
-  return {
-    region: config["aws:region"],
-    environment: config[`${PROJECT}:environment`],
-    owner: config[`${PROJECT}:owner`],
-    costCenter: config[`${PROJECT}:costCenter`],
-    tags: get("tags"),
-    alertEmails: get("alertEmails"),
-    tempExpirationDays: get("tempExpirationDays"),
-    sizing: get("sizing"),
-    pipelines: get("pipelines"),
-  };
-}
-
 /** The validated settings of a stack file, with the same overrides `runStackOffline` takes. */
 export function stackSettings(
   stack: string,
@@ -254,7 +227,7 @@ export function stackSettings(
     if (v === undefined) delete config[key];
     else config[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  return validateStackConfig(rawStackConfig(config));
+  return validateStackConfig(rawStackConfig((key) => config[key]));
 }
 
 /** Typical run minutes per pipeline from validated settings. */

@@ -25,6 +25,8 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** Top-level input keys whose value was a Pulumi secret. */
   readonly secretInputs: readonly string[];
+  /** What the mocks answered as the resource's state: inputs plus id, ARN, name and the like. */
+  readonly outputs: Record<string, unknown>;
 }
 
 export interface OfflineRun {
@@ -176,13 +178,15 @@ export async function runOffline(
 ): Promise<OfflineRun> {
   const region = readRegion(stackConfig);
   const resolved = new Map<string, Record<string, unknown>>();
+  const states = new Map<string, Record<string, unknown>>();
   const pending: Pending[] = [];
   const m = mocks(region);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        const res = m.newResource(args);
+        const res = m.newResource(args) as pulumi.runtime.MockResourceResult;
         resolved.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
+        states.set(`${args.type}::${args.name}`, { ...res.state, id: res.id });
         return res;
       },
       call: m.call,
@@ -239,6 +243,7 @@ export async function runOffline(
       custom: p.custom,
       inputs: resolved.get(`${p.type}::${p.name}`) ?? {},
       secretInputs: await p.secretInputs,
+      outputs: states.get(`${p.type}::${p.name}`) ?? {},
     });
   }
   if (programError !== undefined) throw new OfflineProgramError(programError, resources);

@@ -14,7 +14,7 @@ import {
   StackValidationPolicy,
   unknownCheckingProxy,
 } from "@pulumi/policy";
-import { MOCK_ACCOUNT_ID, type OfflineRun } from "../../tools/offline";
+import { type OfflineRun } from "../../tools/offline";
 
 export const STACK = "dev";
 export const PROJECT = "glue-etl";
@@ -238,40 +238,13 @@ export async function runPolicies(
 // ---------------------------------------------------------------------------------------------
 // Offline runs of the program
 
-const MOCK_ACCOUNT = MOCK_ACCOUNT_ID;
-
-/**
- * What the engine would hand a stack policy for a recorded resource: its inputs plus the
- * outputs the offline mocks compute (the same `<name>-id` ids, names and ARNs, as
- * tools/offline.ts's mockState makes them), so that the policies' joins by id, name and ARN
- * see the values the program wired together. The run records inputs only; keep this in step.
- */
-function outputsOf(r: OfflineRun["resources"][number], region: string): Record<string, unknown> {
-  const props: Record<string, unknown> = { ...r.inputs, id: `${r.name}-id` };
-  const physical = (r.inputs.name as string | undefined) ?? r.name;
-  if (r.type.startsWith("aws:s3/bucket")) {
-    if (r.type === "aws:s3/bucket:Bucket" || r.type === "aws:s3/bucketV2:BucketV2") {
-      props.bucket ??= `${(r.inputs.bucketPrefix as string | undefined) ?? `${r.name}-`}offline`;
-      props.arn = `arn:aws:s3:::${props.bucket as string}`;
-    }
-    return props;
-  }
-  props.name ??= physical;
-  const arns: Record<string, string> = {
-    "aws:iam/role:Role": `arn:aws:iam::${MOCK_ACCOUNT}:role/${physical}`,
-    "aws:iam/policy:Policy": `arn:aws:iam::${MOCK_ACCOUNT}:policy/${physical}`,
-    "aws:lambda/function:Function": `arn:aws:lambda:${region}:${MOCK_ACCOUNT}:function:${physical}`,
-    "aws:sns/topic:Topic": `arn:aws:sns:${region}:${MOCK_ACCOUNT}:${physical}`,
-    "aws:sqs/queue:Queue": `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${physical}`,
-    "aws:kms/key:Key": `arn:aws:kms:${region}:${MOCK_ACCOUNT}:key/${r.name}-mock-key-id`,
-  };
-  if (arns[r.type]) props.arn = arns[r.type];
-  return props;
-}
-
 /** The custom resources of an offline run as specs, ready for runPolicies. */
 export function fromOfflineRun(run: OfflineRun): ResourceSpec[] {
-  return run.resources
-    .filter((r) => r.custom)
-    .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: outputsOf(r, run.region) }));
+  return (
+    run.resources
+      .filter((r) => r.custom)
+      // The mocks' state (inputs plus ids, names, ARNs) lets the policies' joins by id, name and
+      // ARN see the values the program wired together.
+      .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.outputs }))
+  );
 }
