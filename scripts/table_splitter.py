@@ -224,9 +224,10 @@ def upload_partition(
     if not_written:
         key = f"{settings.rejected_prefix}part-{partition:05d}.json"
         body = ("\n".join(not_written) + "\n").encode()
-        error, _ = put_with_retries(
+        error, used = put_with_retries(
             client, settings, settings.rejected_bucket, key, body, "application/x-ndjson"
         )
+        retries += used
         if error:
             raise RuntimeError(f"could not save rows not written to s3://{key}: {error}")
     yield PartitionStats(seen, written, len(not_written) - failed, failed, retries)
