@@ -66,7 +66,8 @@ def parse_args(
 
         present = [n for n in optional if _given(argv, n)]
         resolved: dict[str, str | None] = dict(optional)
-        resolved.update(getResolvedOptions(list(argv), [*required, *present]))
+        # Glue always passes --JOB_NAME; Job.init needs it for bookmarks.
+        resolved.update(getResolvedOptions(list(argv), ["JOB_NAME", *required, *present]))
         return resolved
     return _parse_local(argv, required, optional)
 
@@ -165,7 +166,7 @@ def start_job(app_name: str, args: Mapping[str, str | None]) -> JobRun:
 
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
-    job.init(args.get("JOB_NAME") or app_name, dict(args))
+    job.init(args.get("JOB_NAME") or app_name, {k: v for k, v in args.items() if v is not None})
     return JobRun(spark=glue_context.spark_session, glue_context=glue_context, _job=job)
 
 
