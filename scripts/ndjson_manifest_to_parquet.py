@@ -230,7 +230,7 @@ def sample_lines(spark: SparkSession, files: Sequence[common.InputFile]) -> list
 
     def head(f: common.InputFile) -> list[str]:
         data = common.read_head(spark, f.path, SAMPLE_BYTES_PER_FILE)
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8-sig", errors="replace")
         lines = text.splitlines()
         # A cut-off last line would look corrupt and skew the size measure.
         complete = lines if len(data) < SAMPLE_BYTES_PER_FILE else lines[:-1]
