@@ -10,12 +10,14 @@ import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
 
-const settings: StackSettings = validateStackConfig(
-  rawStackConfig((key) => {
+const config = new pulumi.Config();
+const settings: StackSettings = validateStackConfig({
+  ...rawStackConfig((key) => {
     const [namespace, name] = key.split(":") as [string, string];
     return new pulumi.Config(namespace).get(name);
   }),
-);
+  jdbcPasswordSet: config.getSecret("jdbcPassword") !== undefined,
+});
 
 const scriptsDir = path.join(__dirname, "scripts");
 /** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
@@ -127,8 +129,14 @@ if (enabled("tagging")) {
       "--INPUT_PATH": sales
         ? pulumi.interpolate`s3://${sales.bucketNames.processed}/sales/`
         : "{raw}/input/",
-      "--OUTPUT_PATH": "{processed}/tagged/",
+      // With a JDBC target the tagged rows go to the database instead of Parquet.
+      ...(settings.pipelines.tagging.jdbc ? {} : { "--OUTPUT_PATH": "{processed}/tagged/" }),
       "--RULES_PATH": "{scripts}/config/tagging_rules.csv",
+    },
+    jdbc: settings.pipelines.tagging.jdbc && {
+      settings: settings.pipelines.tagging.jdbc,
+      password: config.requireSecret("jdbcPassword"),
+      region: settings.region,
     },
     assets: [{ path: path.join(scriptsDir, "rules", "tagging_rules.csv") }],
     extraRead: sales ? [{ bucketArn: sales.storage.buckets.processed.arn, prefix: "sales/" }] : [],

@@ -3,10 +3,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Placeholder, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { AwsContext, PolicyStatement, awsContext } from "../lib/aws";
-import { PipelineSettings } from "../lib/config";
+import { JdbcSettings, PipelineSettings } from "../lib/config";
 import { PipelineTable } from "../lib/tables";
 import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
 import { Catalog } from "./catalog";
+import { JdbcConnection } from "./connection";
 import { Crawler } from "./crawler";
 import { S3EventJobStarter, S3EventWorkflowStart } from "./events";
 import { GlueJob } from "./job";
@@ -103,6 +104,16 @@ export interface EtlPipelineArgs {
   readonly start?: PipelineStart;
   /** Addresses subscribed to the pipeline's failure alerts. Default none (the topic still exists). */
   readonly alertEmails?: readonly string[];
+  /**
+   * Write through a Glue JDBC connection (credentials in Secrets Manager, SSL enforced, in a VPC
+   * of its own). The job gets the connection and `--JDBC_CONNECTION_NAME` / `--JDBC_TABLE`.
+   * Default none.
+   */
+  readonly jdbc?: {
+    readonly settings: JdbcSettings;
+    readonly password: pulumi.Input<string>;
+    readonly region: string;
+  };
   /** Further IAM statements for the job role. Default none. */
   readonly extraStatements?: PolicyStatement[];
   /** Tags for every taggable resource (environment, owner, cost-center at least). */
@@ -135,6 +146,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
   /** Names of the Glue triggers that start the job or follow it, by key. */
   public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
   public readonly workflow?: Workflow;
+  public readonly jdbcConnection?: JdbcConnection;
 
   constructor(name: string, args: EtlPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("glue-etl:pipeline:EtlPipeline", name, {}, opts);
@@ -182,6 +194,32 @@ export class EtlPipeline extends pulumi.ComponentResource {
       pulumi.Output<string>
     >;
 
+    if (args.jdbc) {
+      this.jdbcConnection = new JdbcConnection(
+        `${name}-jdbc`,
+        {
+          physicalName: `${physical}-jdbc`,
+          region: args.jdbc.region,
+          url: args.jdbc.settings.url,
+          username: args.jdbc.settings.username,
+          password: args.jdbc.password,
+          kmsKeyArn: keyArn,
+          tags: args.tags,
+        },
+        child,
+      );
+    }
+    const jdbcStatements: PolicyStatement[] = this.jdbcConnection
+      ? [
+          {
+            Sid: "ReadConnectionSecret",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: this.jdbcConnection.secret.arn,
+          },
+        ]
+      : [];
+
     this.role = new GlueJobRole(
       name,
       {
@@ -197,7 +235,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
         ],
         readWrite: [{ bucketArn: b.processed.arn }, { bucketArn: b.temp.arn }],
         kmsKeyArn: keyArn,
-        extraStatements: args.extraStatements,
+        extraStatements: [...(args.extraStatements ?? []), ...jdbcStatements],
         tags: args.tags,
       },
       child,
@@ -230,7 +268,16 @@ export class EtlPipeline extends pulumi.ComponentResource {
         securityConfigurationName: this.security.securityConfiguration.name,
         tempDir: pulumi.interpolate`s3://${b.temp.bucket}/glue-temp/`,
         sparkUiLogsPath: pulumi.interpolate`s3://${b.temp.bucket}/spark-ui-logs/`,
-        arguments: this.expandArguments(args.arguments ?? {}),
+        arguments: this.expandArguments({
+          ...(args.arguments ?? {}),
+          ...(this.jdbcConnection && args.jdbc
+            ? {
+                "--JDBC_CONNECTION_NAME": this.jdbcConnection.name,
+                "--JDBC_TABLE": args.jdbc.settings.table,
+              }
+            : {}),
+        }),
+        connections: this.jdbcConnection ? [this.jdbcConnection.name] : undefined,
         bookmarks: args.bookmarks,
         tags: args.tags,
       },

@@ -60,7 +60,23 @@ export interface PipelineSettings {
   readonly typicalRunMinutes: number;
   /** Glue cron expression for a scheduled run, when the pipeline has one. */
   readonly schedule?: string;
+  /** Write to a database through a Glue JDBC connection instead of Parquet (tagging only). */
+  readonly jdbc?: JdbcSettings;
 }
+
+/** A JDBC target; the password is the stack secret `glue-etl:jdbcPassword`. */
+export interface JdbcSettings {
+  /** e.g. `jdbc:postgresql://db.example.com:5432/analytics` */
+  readonly url: string;
+  /** Target table, e.g. `public.tagged_sales`. */
+  readonly table: string;
+  readonly username: string;
+}
+
+/** Pipelines whose scripts can write through a JDBC connection. */
+export const JDBC_PIPELINES: readonly PipelineName[] = ["tagging"];
+const JDBC_URL_RE = /^jdbc:(postgresql|mysql|sqlserver|oracle:thin|redshift):\/\/?[^\s]+$/;
+const SQL_TABLE_RE = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
 export interface StackTags {
   readonly environment: string;
@@ -91,6 +107,8 @@ export interface RawStackConfig {
   readonly tempExpirationDays?: unknown;
   readonly sizing?: unknown;
   readonly pipelines?: unknown;
+  /** Whether the secret `glue-etl:jdbcPassword` is set (its value is never read here). */
+  readonly jdbcPasswordSet?: boolean;
 }
 
 export interface ConfigProblem {
@@ -125,7 +143,7 @@ const ENV_RE = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
-const PIPELINE_KEYS = ["enabled", "typicalRunMinutes", "schedule", ...SIZING_KEYS] as const;
+const PIPELINE_KEYS = ["enabled", "typicalRunMinutes", "schedule", "jdbc", ...SIZING_KEYS] as const;
 
 class Collector {
   readonly problems: ConfigProblem[] = [];
@@ -251,6 +269,48 @@ export function rawStackConfig(lookup: (key: string) => string | undefined): Raw
   };
 }
 
+function jdbcSettings(
+  c: Collector,
+  pipeline: PipelineName,
+  raw: unknown,
+  passwordSet: boolean,
+): JdbcSettings | undefined {
+  const prefix = `${NS}:pipelines.${pipeline}.jdbc`;
+  if (!JDBC_PIPELINES.includes(pipeline)) {
+    c.add(prefix, raw, `only for pipelines that write through JDBC: ${JDBC_PIPELINES.join(", ")}`);
+    return undefined;
+  }
+  const j = c.record(prefix, raw);
+  if (!j) return undefined;
+  c.unknownKeys(prefix, j, ["url", "table", "username"]);
+  const url = c.string(
+    `${prefix}.url`,
+    j.url,
+    JDBC_URL_RE,
+    "a JDBC URL such as jdbc:postgresql://db.example.com:5432/analytics (postgresql, mysql, sqlserver, oracle:thin, redshift)",
+  );
+  const table = c.string(
+    `${prefix}.table`,
+    j.table,
+    SQL_TABLE_RE,
+    "a table name, optionally schema-qualified, e.g. public.tagged_sales",
+  );
+  const username = c.string(
+    `${prefix}.username`,
+    j.username,
+    /^\S{1,128}$/,
+    "a database user name without spaces",
+  );
+  if (!passwordSet) {
+    c.add(
+      `${NS}:jdbcPassword`,
+      undefined,
+      "a secret, required with a jdbc target: pulumi config set --secret glue-etl:jdbcPassword <password>",
+    );
+  }
+  return url && table && username ? { url, table, username } : undefined;
+}
+
 /**
  * Turns the raw stack config into settings, or throws one ConfigValidationError naming every bad
  * key, the value given and what is allowed.
@@ -373,12 +433,17 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
         `at most the job timeout (${s.timeoutMinutes} minutes)`,
       );
     }
+    const jdbc =
+      p.jdbc === undefined
+        ? undefined
+        : jdbcSettings(c, name, p.jdbc, raw.jdbcPasswordSet === true);
     if (s && typeof enabled === "boolean" && typicalRunMinutes !== undefined) {
       pipelines[name] = {
         enabled,
         sizing: s,
         typicalRunMinutes,
         ...(schedule ? { schedule } : {}),
+        ...(jdbc ? { jdbc } : {}),
       };
     }
   }

@@ -115,6 +115,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   const arn = arnFor[type];
   if (arn) state.arn = arn();
   if (type === "aws:kms/key:Key") state.keyId = `${name}-mock-key-id`;
+  if (type === "awsx:ec2:Vpc") {
+    state.vpcId = `${name}-vpc-id`;
+    state.privateSubnetIds = [`${name}-private-a`, `${name}-private-b`];
+    state.publicSubnetIds = [`${name}-public-a`, `${name}-public-b`];
+  }
   if (type === "aws:sqs/queue:Queue")
     state.url = `https://sqs.${region}.amazonaws.com/${acct}/${physical}`;
   if (state.name === undefined && !type.startsWith("aws:s3/")) state.name = physical;
@@ -137,6 +142,8 @@ function mocks(region: string): pulumi.runtime.Mocks {
           };
         case "aws:index/getRegion:getRegion":
           return { name: region, region, id: region };
+        case "aws:ec2/getSubnet:getSubnet":
+          return { ...args.inputs, availabilityZone: `${region}a` };
         case "aws:index/getPartition:getPartition":
           return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
         default:
@@ -144,6 +151,29 @@ function mocks(region: string): pulumi.runtime.Mocks {
       }
     },
   };
+}
+
+// The wire form of a secret value: { [SIG_KEY]: SECRET_SIG, value }.
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * Inputs as a provider (and a policy) sees them: secret values in place. Which inputs were
+ * secret is kept in `secretInputs`.
+ */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (typeof v !== "object" || v === null) return v;
+  const o = v as Record<string, unknown>;
+  if (o[SIG_KEY] === SECRET_SIG) return unwrapSecrets(o.value);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+}
+
+function hasSecret(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasSecret);
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return o[SIG_KEY] === SECRET_SIG || Object.values(o).some(hasSecret);
 }
 
 interface Pending {
@@ -179,14 +209,21 @@ export async function runOffline(
   const region = readRegion(stackConfig);
   const resolved = new Map<string, Record<string, unknown>>();
   const states = new Map<string, Record<string, unknown>>();
+  const wireSecrets = new Map<string, string[]>();
   const pending: Pending[] = [];
   const m = mocks(region);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const res = m.newResource(args) as pulumi.runtime.MockResourceResult;
-        resolved.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
-        states.set(`${args.type}::${args.name}`, { ...res.state, id: res.id });
+        const key = `${args.type}::${args.name}`;
+        const inputs = args.inputs as Record<string, unknown>;
+        resolved.set(key, unwrapSecrets(inputs) as Record<string, unknown>);
+        wireSecrets.set(
+          key,
+          Object.keys(inputs).filter((k) => hasSecret(inputs[k])),
+        );
+        states.set(key, { ...(unwrapSecrets(res.state) as Record<string, unknown>), id: res.id });
         return res;
       },
       call: m.call,
@@ -242,7 +279,9 @@ export async function runOffline(
       parent: p.parent,
       custom: p.custom,
       inputs: resolved.get(`${p.type}::${p.name}`) ?? {},
-      secretInputs: await p.secretInputs,
+      secretInputs: [
+        ...new Set([...(await p.secretInputs), ...(wireSecrets.get(`${p.type}::${p.name}`) ?? [])]),
+      ].sort(),
       outputs: states.get(`${p.type}::${p.name}`) ?? {},
     });
   }
