@@ -16,9 +16,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
@@ -31,6 +32,8 @@ CORRUPT = "_corrupt_record"
 RAW_LINE = "_raw_line"
 
 log = logging.getLogger("glue_etl")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class JobInputError(ValueError):
@@ -273,6 +276,14 @@ def list_files(spark: SparkSession, pattern: str) -> list[InputFile]:
     return sorted(files, key=lambda f: f.path)
 
 
+def map_in_threads(fn: Callable[[A], B], items: Sequence[A], workers: int = 16) -> list[B]:
+    """Driver-side calls that wait on storage (S3 GETs, listings), run concurrently, in order."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 def list_input(spark: SparkSession, input_path: str) -> list[InputFile]:
     files = list_files(spark, input_path)
     if not files:
@@ -344,11 +355,11 @@ def plan_csv(spark: SparkSession, files: Sequence[InputFile]) -> CsvPlan:
     """
     groups: dict[tuple[str, ...], list[str]] = {}
     lengths: list[int] = []
-    for f in files:
-        if f.size == 0:
-            continue
-        head = read_head(spark, f.path, 64 * 1024).decode("utf-8-sig", errors="replace")
-        lines = head.splitlines()
+    heads = map_in_threads(
+        lambda f: read_head(spark, f.path, 64 * 1024) if f.size else b"", list(files)
+    )
+    for f, head in zip(files, heads, strict=True):
+        lines = head.decode("utf-8-sig", errors="replace").splitlines()
         if not lines or not lines[0].strip():
             continue
         groups.setdefault(header_columns(lines[0]), []).append(f.path)

@@ -17,13 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import re
-import shutil
-import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import glue_etl_common as common
@@ -207,8 +204,7 @@ def locate(spark: SparkSession, manifest_path: str) -> Batch:
     """Reads the manifest and checks every listed location; all missing ones are named at once."""
     text = common.read_text(spark, manifest_path)
     uris = manifest_uris(text, manifest_path)
-    with ThreadPoolExecutor(max_workers=min(16, len(uris))) as pool:
-        listed = list(pool.map(lambda u: common.list_files(spark, u), uris))
+    listed = common.map_in_threads(lambda u: common.list_files(spark, u), uris)
     missing = [u for u, files in zip(uris, listed, strict=True) if not files]
     if missing:
         shown = ", ".join(missing[:20]) + (
@@ -236,25 +232,23 @@ def sample_lines(spark: SparkSession, files: Sequence[common.InputFile]) -> list
         complete = lines if len(data) < SAMPLE_BYTES_PER_FILE else lines[:-1]
         return [ln for ln in complete if ln.strip()]
 
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
-        return [ln for lines in pool.map(head, chosen) for ln in lines]
+    return [ln for lines in common.map_in_threads(head, chosen) for ln in lines]
 
 
-def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame) -> float:
-    """Measures Snappy Parquet bytes per row by writing the sample to the driver's local disk."""
-    folder = tempfile.mkdtemp(prefix="ndjson-size-")
+def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame, scratch: str) -> float:
+    """Measures Snappy Parquet bytes per row by writing the sample under ``scratch``.
+
+    Written where the output goes (not the driver's disk: on Glue, executors do the writing),
+    then removed.
+    """
     try:
         counted, obs = common.observe_counts(sample.coalesce(1), "sample_rows")
-        counted.write.mode("overwrite").option("compression", "snappy").parquet("file://" + folder)
+        counted.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
         rows = int(obs.get["rows"])
-        size = sum(
-            os.path.getsize(os.path.join(folder, n))
-            for n in os.listdir(folder)
-            if n.endswith(".parquet")
-        )
+        size = sum(f.size for f in common.list_files(spark, scratch) if f.path.endswith(".parquet"))
         return size / rows if rows else 0.0
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        common.delete_path(spark, scratch)
 
 
 def convert(
@@ -286,7 +280,11 @@ def convert(
         n_files, rows_per_file = plan_files(
             total_bytes,
             sum(len(ln.encode()) + 1 for ln in sample) / len(sample),
-            parquet_bytes_per_row(spark, parse_lines(sample_df, keys, stamp)),
+            parquet_bytes_per_row(
+                spark,
+                parse_lines(sample_df, keys, stamp),
+                common.join_path(output_path, f"_sizing-{uuid.uuid4().hex}"),
+            ),
             target_bytes,
         )
 

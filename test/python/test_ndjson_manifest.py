@@ -57,6 +57,8 @@ def test_batch_is_converted_with_lineage_and_strings(spark, tmp_path: Path):
     assert (counts["read"], counts["written"], counts["rejected"]) == (8, 6, 2)
     assert counts["blank_lines"] == 2
 
+    # Nothing else is left under the output root (the row-size measure cleans up after itself).
+    assert sorted(p.name for p in out.iterdir()) == ["_rejected", "merged-parquet-2026-11-20"]
     folder = out / "merged-parquet-2026-11-20"
     files = parquet_files(folder)
     assert files and all(
