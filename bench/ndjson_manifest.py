@@ -27,20 +27,20 @@ sys.path.insert(0, str(ROOT.parent / "scripts"))
 import glue_etl_common as common  # noqa: E402
 import ndjson_manifest_to_parquet as ndjson  # noqa: E402
 
-ROW_BYTES = 240  # about, for the generated records below
+ROW_BYTES = 204  # about, for the generated records below
 DATE = "2026-11-21"
 
 
 def generate(folder: Path, files: int, file_mb: float) -> tuple[Path, int]:
     """NDJSON files and their manifest; reuses an earlier identical set."""
-    marker = folder / f"set-{files}-{file_mb}"
+    rows = int(file_mb * 1024 * 1024 / ROW_BYTES)
+    marker = folder / f"set-{files}x{rows}"
     manifest = folder / "manifest.json"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         (folder / "data").mkdir(parents=True)
         con = duckdb.connect()
         con.execute("SET threads=2")
-        rows = int(file_mb * 1024 * 1024 / ROW_BYTES)
         for f in range(files):
             # Odd files carry amounts and user ids as strings, even files as numbers.
             amount = "(i % 100000) / 100.0" if f % 2 == 0 else "((i % 100000) / 100.0)::VARCHAR"
@@ -90,7 +90,7 @@ def main() -> None:
     spark.stop()
 
     files = sorted((out / f"merged-parquet-{counts['date']}").glob("*.parquet"))
-    print(f"input: {counts['files']} files, {input_bytes / 1e6:.0f} MB")
+    print(f"input: {counts['files']} files, {input_bytes / 2**20:.0f} MiB")
     print(f"load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
     print(
         f"rows read {counts['read']:,}, written {counts['written']:,}, "
