@@ -182,14 +182,13 @@ def convert(
     )
 
     salt_buckets = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
-    rejected = F.col(common.REJECT_REASON).isNotNull()
-    observed, obs = common.observe_counts(spread(rows, salt_buckets), "genomics", rejected=rejected)
-    good, written = common.observe_counts(
-        observed.where(~rejected).drop(common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON),
-        "genomics_written",
+    tally = common.Tally(
+        spread(rows, salt_buckets),
+        "genomics",
+        lambda good: good.drop(common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON),
     )
     (
-        good.sortWithinPartitions("chromosome", "position")
+        tally.good.sortWithinPartitions("chromosome", "position")
         .write.mode("overwrite")
         .option("partitionOverwriteMode", "dynamic")
         .option("compression", "snappy")
@@ -198,14 +197,9 @@ def convert(
         .partitionBy("chromosome")
         .parquet(output_path)
     )
-    rejected_count = int(obs.get["rejected"])
     return {
         **counts,
-        "read": int(obs.get["rows"]),
-        "written": int(written.get["rows"]),
-        "rejected": common.finish_rejected(
-            spark, rows.where(rejected), rejected_path, rejected_count
-        ),
+        **tally.finish(spark, rows.where(common.is_rejected()), rejected_path),
         "layouts": len(plan.groups),
         "output": output_path,
         "rejected_path": rejected_path,

@@ -200,6 +200,36 @@ def observe_counts(df: DataFrame, name: str, **metrics: Column) -> tuple[DataFra
     return df.observe(obs, *exprs), obs
 
 
+def is_rejected() -> Column:
+    return F.col(REJECT_REASON).isNotNull()
+
+
+class Tally:
+    """Counts a run while its good rows are written, with no extra pass over the data.
+
+    ``rows`` carries ``_reject_reason`` (null for good rows) and should be the shuffled data the
+    write consumes; ``prepare`` turns the good rows into what is written. Write ``self.good``,
+    then call :meth:`finish`.
+    """
+
+    def __init__(
+        self, rows: DataFrame, name: str, prepare: Callable[[DataFrame], DataFrame]
+    ) -> None:
+        observed, self._all = observe_counts(rows, name, rejected=is_rejected())
+        self.good, self._written = observe_counts(
+            prepare(observed.where(~is_rejected())), name + "_written"
+        )
+
+    def finish(self, spark: SparkSession, rejected: DataFrame, path: str) -> dict[str, int]:
+        """read / written / rejected, after writing ``rejected`` (the rows with a reason)."""
+        seen = self._all.get
+        return {
+            "read": int(seen["rows"]),
+            "written": int(self._written.get["rows"]),
+            "rejected": finish_rejected(spark, rejected, path, int(seen["rejected"])),
+        }
+
+
 def emit_summary(job: str, counts: Mapping[str, Any], parts: Iterable[str] = ()) -> dict[str, Any]:
     """Log the ``ETL_SUMMARY {json}`` line; fail the run when read != sum of ``parts``.
 

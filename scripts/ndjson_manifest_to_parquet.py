@@ -301,23 +301,17 @@ def convert(
         lines, "lines", blank=F.trim(F.col("value")) == ""
     )
     rows = parse_lines(observed_lines, keys, stamp)
-    rejected = F.col(common.REJECT_REASON).isNotNull()
-    shuffled, obs = common.observe_counts(rows.repartition(n_files), "ndjson", rejected=rejected)
-    good, written = common.observe_counts(
-        shuffled.where(~rejected).drop(common.RAW_LINE, common.REJECT_REASON), "ndjson_written"
+    tally = common.Tally(
+        rows.repartition(n_files),
+        "ndjson",
+        lambda good: good.drop(common.RAW_LINE, common.REJECT_REASON),
     )
-    writer = good.write.mode("overwrite").option("compression", "snappy")
+    writer = tally.good.write.mode("overwrite").option("compression", "snappy")
     if rows_per_file:
         writer = writer.option("maxRecordsPerFile", rows_per_file)
     writer.parquet(destination)
-
-    rejected_count = int(obs.get["rejected"])
     return {
-        "read": int(obs.get["rows"]),
-        "written": int(written.get["rows"]),
-        "rejected": common.finish_rejected(
-            spark, rows.where(rejected), rejected_path, rejected_count
-        ),
+        **tally.finish(spark, rows.where(common.is_rejected()), rejected_path),
         "blank_lines": int(line_obs.get["blank"]),
         "files": len(batch.files),
         "input_bytes": total_bytes,

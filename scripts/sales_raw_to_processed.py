@@ -248,26 +248,19 @@ def convert(
             next(c for c in data_columns if c.lower() == PARTITION), "source_date"
         )
     rows = clean(flat, ts_col, amount_col)
-    rejected = F.col(common.REJECT_REASON).isNotNull()
-    observed, obs = common.observe_counts(rows.repartition(PARTITION), "sales", rejected=rejected)
-    good, written = common.observe_counts(
-        typed(observed.where(~rejected), ts_col, amount_col), "sales_written"
+    tally = common.Tally(
+        rows.repartition(PARTITION), "sales", lambda good: typed(good, ts_col, amount_col)
     )
     (
-        good.write.mode("overwrite")
+        tally.good.write.mode("overwrite")
         .option("partitionOverwriteMode", "dynamic")
         .option("compression", "snappy")
         .partitionBy(PARTITION)
         .parquet(output_path)
     )
-    rejected_count = int(obs.get["rejected"])
     return {
         **counts,
-        "read": int(obs.get["rows"]),
-        "written": int(written.get["rows"]),
-        "rejected": common.finish_rejected(
-            spark, as_rejected(rows.where(rejected)), rejected_path, rejected_count
-        ),
+        **tally.finish(spark, as_rejected(rows.where(common.is_rejected())), rejected_path),
         "format": fmt,
         "timestamp_column": ts_col,
         "amount_column": amount_col,

@@ -37,6 +37,16 @@ def read_json_lines(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def read_partitioned(spark: Any, folder: Path) -> Any:
+    """A partitioned Parquet output with partition values as strings, as the catalog declares."""
+    key = "spark.sql.sources.partitionColumnTypeInference.enabled"
+    spark.conf.set(key, "false")
+    try:
+        return spark.read.parquet(str(folder))
+    finally:
+        spark.conf.unset(key)
+
+
 def parquet_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet"))
 

@@ -7,7 +7,15 @@ from pathlib import Path
 import genomics_csv_to_parquet as genomics
 import pytest
 from pyspark.sql import functions as F
-from support import common, parquet_files, read_json_lines, run_script, summary_of, write_bytes
+from support import (
+    common,
+    parquet_files,
+    read_json_lines,
+    read_partitioned,
+    run_script,
+    summary_of,
+    write_bytes,
+)
 
 # Source A: UCSC-style names, CRLF line endings, quoted fields with commas and escaped quotes.
 SOURCE_A = (
@@ -43,15 +51,6 @@ def sources(tmp_path: Path) -> Path:
     write_bytes(src / "empty.csv", b"")
     write_bytes(src / "header_only.csv", "chr,bp,ref\n")
     return src
-
-
-def read_output(spark, out: Path):
-    # Partition values as strings, like the catalog table declares them.
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-    try:
-        return spark.read.parquet(str(out))
-    finally:
-        spark.conf.unset("spark.sql.sources.partitionColumnTypeInference.enabled")
 
 
 NAMES = {
@@ -103,7 +102,7 @@ def test_converts_mixed_sources_and_rejects_bad_rows(spark, sources: Path, tmp_p
         "chromosome=Y",
         "chromosome=chrUn_gl000220",
     ]
-    df = read_output(spark, out)
+    df = read_partitioned(spark, out)
     assert dict(df.dtypes)["position"] == "bigint"
     rows = {(r.chromosome, r.position): r for r in df.collect()}
     assert sorted(rows) == [
@@ -142,7 +141,7 @@ def test_rerun_replaces_instead_of_duplicating(spark, sources: Path, tmp_path: P
     first = genomics.convert(spark, str(sources), str(out))
     second = genomics.convert(spark, str(sources), str(out))
     assert first == {**second, "seconds": first["seconds"]}
-    assert read_output(spark, out).count() == first["written"]
+    assert read_partitioned(spark, out).count() == first["written"]
     assert len(read_json_lines(out / "_rejected")) == first["rejected"]
 
     # Once the bad rows are fixed at the source, a rerun leaves no stale rejects behind.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sales_raw_to_processed as sales
 from pyspark.sql import functions as F
-from support import common, read_json_lines, run_script, summary_of, write_bytes
+from support import common, read_json_lines, read_partitioned, run_script, summary_of, write_bytes
 
 UTC = dt.UTC
 
@@ -33,14 +33,6 @@ SALES_CSV = (
 )
 
 
-def read_output(spark, out: Path):
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-    try:
-        return spark.read.parquet(str(out))
-    finally:
-        spark.conf.unset("spark.sql.sources.partitionColumnTypeInference.enabled")
-
-
 def test_csv_is_cleaned_and_partitioned_by_date(spark, tmp_path: Path):
     raw = tmp_path / "raw"
     write_bytes(raw / "sales-1.csv", SALES_CSV)
@@ -56,7 +48,7 @@ def test_csv_is_cleaned_and_partitioned_by_date(spark, tmp_path: Path):
         "date=2026-11-20",
         "date=2026-11-21",
     ]
-    df = read_output(spark, out)
+    df = read_partitioned(spark, out)
     types = dict(df.dtypes)
     assert types["amount"] == "decimal(18,2)" and types["event_time"] == "timestamp"
     rows = {r.order_id: r for r in df.collect()}
@@ -106,7 +98,7 @@ def test_nested_json_is_flattened(spark, tmp_path: Path):
     assert counts["format"] == "json" and counts["amount_column"] is None
     assert counts["timestamp_column"] == "event_time"
     assert (counts["read"], counts["written"], counts["rejected"]) == (3, 2, 1)
-    df = read_output(spark, out)
+    df = read_partitioned(spark, out)
     assert {"event_time", "event_type", "user_id", "user_geo_country", "user_geo_city"} <= set(
         df.columns
     )
@@ -128,7 +120,7 @@ def test_rerun_replaces_only_its_dates(spark, tmp_path: Path):
     first = sales.convert(spark, str(raw), str(out))
     second = sales.convert(spark, str(raw), str(out))
     assert first["written"] == second["written"] == 6
-    df = read_output(spark, out)
+    df = read_partitioned(spark, out)
     assert df.where(F.col("date") != "2020-01-01").count() == 6
     assert df.where(F.col("date") == "2020-01-01").count() == 1  # other dates untouched
 
