@@ -150,6 +150,10 @@ export const JOBS = {
         example: "jdbc:postgresql://localhost:5432/analytics",
       },
       "--JDBC_TABLE": { required: false, description: "Target table for the JDBC output" },
+      "--REJECTED_PATH": {
+        required: false,
+        description: "Accepted like every job's; Parquet input is typed, so no row is rejected",
+      },
     },
   },
 } as const satisfies Record<string, JobSpec>;

@@ -207,7 +207,7 @@ def locate(spark: SparkSession, manifest_path: str) -> Batch:
     """Reads the manifest and checks every listed location; all missing ones are named at once."""
     text = common.read_text(spark, manifest_path)
     uris = manifest_uris(text, manifest_path)
-    listed = common.map_in_threads(lambda u: common.list_files(spark, u), uris)
+    listed = common.map_in_threads(lambda u: list_location(spark, u), uris)
     missing = [u for u, files in zip(uris, listed, strict=True) if not files]
     if missing:
         shown = ", ".join(missing[:20]) + (
@@ -220,6 +220,14 @@ def locate(spark: SparkSession, manifest_path: str) -> Batch:
     files = list({f.path: f for group in listed for f in group}.values())
     date, dates = batch_date([f.path for f in files], fallback=manifest_path)
     return Batch(files, date, dates)
+
+
+def list_location(spark: SparkSession, uri: str) -> list[common.InputFile]:
+    """A file, a folder or a glob; failing those, a key prefix as S3 manifests mean it."""
+    files = common.list_files(spark, uri)
+    if not files and not uri.endswith("/") and not any(c in uri for c in "*?[{"):
+        files = common.list_files(spark, uri + "*")
+    return files
 
 
 def sample_lines(spark: SparkSession, files: Sequence[common.InputFile]) -> list[str]:

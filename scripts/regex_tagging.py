@@ -266,6 +266,8 @@ def main(argv: Sequence[str]) -> None:
             "JDBC_CONNECTION_NAME": None,
             "JDBC_URL": None,
             "JDBC_TABLE": None,
+            # Every job takes it; typed Parquet input has no unparseable rows, so it stays unused.
+            "REJECTED_PATH": None,
         },
     )
     job = common.start_job(JOB, args)

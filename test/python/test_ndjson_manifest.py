@@ -182,9 +182,12 @@ def test_file_size_target_splits_output(spark, tmp_path: Path):
             line.format(i=part * 4000 + i, p=rnd.randbytes(160).hex()) for i in range(4000)
         )
         write_bytes(data / f"2026-11-22-{part}.ndjson", body)
+    # A folder and a key prefix, as manifests also list them.
     manifest = write_bytes(
         tmp_path / "m.json",
-        json.dumps({"fileLocations": [{"URIPrefixes": [str(data) + "/"]}]}),
+        json.dumps(
+            {"fileLocations": [{"URIPrefixes": [str(data) + "/"]}, {"URIs": [str(data / "2026")]}]}
+        ),
     )
     out = tmp_path / "out"
     counts = ndjson.convert(spark, str(manifest), str(out), target_file_mb=1)

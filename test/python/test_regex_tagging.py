@@ -133,6 +133,9 @@ def test_runs_as_a_command_line_script(inputs, tmp_path: Path):
         str(rules),
         "--OUTPUT_PATH",
         str(tmp_path / "cli"),
+        "--REJECTED_PATH",
+        str(tmp_path / "rejected"),
     )
     summary = summary_of(proc)
     assert (summary["read"], summary["written"], summary["tagged"]) == (5, 5, 3)
+    assert summary["rejected"] == 0 and not (tmp_path / "rejected").exists()
