@@ -56,6 +56,12 @@ test-ts: node_modules/.installed $(VENV)/.installed
 test-py: $(VENV)/.installed .java-ok
 	$(VENV)/bin/pytest -q
 
+## Benchmarks (figures, not tests): genomics vs DuckDB, NDJSON manifest, splitter to local S3
+bench: $(VENV)/.installed .java-ok
+	$(PY) bench/genomics_vs_duckdb.py
+	$(PY) bench/ndjson_manifest.py
+	$(PY) bench/splitter_moto.py
+
 format: node_modules/.installed $(VENV)/.installed
 	npx prettier --write .
 	$(VENV)/bin/ruff format scripts test bench
