@@ -164,6 +164,9 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 function unwrapSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
   if (typeof v !== "object" || v === null) return v;
+  // Only plain objects: an asset's path may still be a Promise, which the snapshot awaits.
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v;
   const o = v as Record<string, unknown>;
   if (o[SIG_KEY] === SECRET_SIG) return unwrapSecrets(o.value);
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
