@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyStatement, awsContext, policyDocument, serviceTrustPolicy } from "../lib/aws";
+import { PolicyStatement, awsContext } from "../lib/aws";
 import { validateGlueCron } from "../lib/cron";
 import { catalogNameProblem } from "../lib/schema";
+import { glueServiceRole } from "./role";
 
 export interface CrawlerTarget {
   /** Name of the bucket to crawl. */
@@ -69,26 +70,8 @@ export class Crawler extends pulumi.ComponentResource {
     const policy = args.schemaChangePolicy ?? { update: "LOG", delete: "LOG" };
     validateCrawlerArgs(args, recrawl, policy);
     const schedule = args.schedule === undefined ? undefined : validateGlueCron(args.schedule);
-    const child = { parent: this };
     const { accountId, region, partition } = awsContext(this);
 
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: "Runs this crawler: reads the crawled prefixes only",
-        assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com"),
-        tags: args.tags,
-      },
-      child,
-    );
-    const serviceRole = new aws.iam.RolePolicyAttachment(
-      `${name}-glue-service`,
-      {
-        role: this.role.name,
-        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSGlueServiceRole`,
-      },
-      child,
-    );
     const bucketArn = (t: CrawlerTarget) => pulumi.interpolate`arn:${partition}:s3:::${t.bucket}`;
     const statements: PolicyStatement[] = [
       {
@@ -118,11 +101,17 @@ export class Crawler extends pulumi.ComponentResource {
         Resource: pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:/aws-glue/crawlers*`,
       },
     ];
-    const access = new aws.iam.RolePolicy(
-      `${name}-access`,
-      { role: this.role.id, policy: policyDocument(statements) },
-      child,
-    );
+    const {
+      role,
+      attachment,
+      policy: access,
+    } = glueServiceRole(this, name, {
+      description: "Runs this crawler: reads the crawled prefixes only",
+      partition,
+      statements,
+      tags: args.tags,
+    });
+    this.role = role;
 
     this.crawler = new aws.glue.Crawler(
       `${name}-crawler`,
@@ -148,7 +137,7 @@ export class Crawler extends pulumi.ComponentResource {
         tags: args.tags,
       },
       // A crawler started before its permissions exist fails its first run.
-      { parent: this, dependsOn: [serviceRole, access] },
+      { parent: this, dependsOn: [attachment, access] },
     );
     this.crawlerName = this.crawler.name;
     this.registerOutputs({ crawlerName: this.crawlerName, roleArn: this.role.arn });

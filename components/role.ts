@@ -49,6 +49,50 @@ function listStatements(sid: string, locations: S3Location[]): PolicyStatement[]
     }));
 }
 
+export interface GlueServiceRoleArgs {
+  readonly description: string;
+  readonly partition: pulumi.Input<string>;
+  /** The inline policy: exactly what this role's job or crawler needs. */
+  readonly statements: PolicyStatement[];
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * The shape every Glue role here shares: trusted by glue.amazonaws.com only, the AWS Glue
+ * service policy, and one inline policy. Children are named `${name}-role`,
+ * `${name}-glue-service` and `${name}-access`, under `parent`.
+ */
+export function glueServiceRole(
+  parent: pulumi.Resource,
+  name: string,
+  args: GlueServiceRoleArgs,
+): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment; policy: aws.iam.RolePolicy } {
+  const child = { parent };
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      description: args.description,
+      assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com"),
+      tags: args.tags,
+    },
+    child,
+  );
+  const attachment = new aws.iam.RolePolicyAttachment(
+    `${name}-glue-service`,
+    {
+      role: role.name,
+      policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/service-role/AWSGlueServiceRole`,
+    },
+    child,
+  );
+  const policy = new aws.iam.RolePolicy(
+    `${name}-access`,
+    { role: role.id, policy: policyDocument(args.statements) },
+    child,
+  );
+  return { role, attachment, policy };
+}
+
 /**
  * The role a Glue job runs as: trusted by glue.amazonaws.com only, with the AWS Glue service
  * policy and an inline policy scoped to exactly this pipeline's buckets and prefixes.
@@ -60,23 +104,6 @@ export class GlueJobRole extends pulumi.ComponentResource {
   constructor(name: string, args: GlueJobRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("glue-etl:iam:GlueJobRole", name, {}, opts);
     const { accountId, region, partition } = args.context;
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: "Runs this pipeline's Glue job",
-        assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com"),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicyAttachment(
-      `${name}-glue-service`,
-      {
-        role: this.role.name,
-        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSGlueServiceRole`,
-      },
-      { parent: this },
-    );
     const statements: PolicyStatement[] = [
       {
         Sid: "ReadInputAndScripts",
@@ -113,11 +140,12 @@ export class GlueJobRole extends pulumi.ComponentResource {
       },
       ...(args.extraStatements ?? []),
     ];
-    new aws.iam.RolePolicy(
-      `${name}-access`,
-      { role: this.role.id, policy: policyDocument(statements) },
-      { parent: this },
-    );
+    this.role = glueServiceRole(this, name, {
+      description: "Runs this pipeline's Glue job",
+      partition,
+      statements,
+      tags: args.tags,
+    }).role;
     this.arn = this.role.arn;
     this.registerOutputs({ roleArn: this.arn });
   }
