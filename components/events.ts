@@ -116,25 +116,28 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
   }
 }
 
-export interface S3EventWorkflowStartArgs {
-  /** Bucket whose objects start the workflow. */
+/** The objects whose creation starts something, and what both ways of starting share. */
+export interface S3ObjectEventArgs {
+  /** Bucket whose new objects start the run. */
   readonly bucketName: pulumi.Input<string>;
-  /** Only keys starting with this, e.g. `raw/sales/`. Default "" (all keys). */
+  /** Only keys starting with this, e.g. `manifests/`. Default "" (all keys). */
   readonly prefix?: string;
-  /** Only keys ending with this, e.g. `.json`. Default "" (all keys). */
+  /** Only keys ending with this, e.g. `manifest.json`. Default "" (all keys). */
   readonly suffix?: string;
-  /** Glue workflow to notify; its start trigger must be an event trigger. */
-  readonly workflowName: pulumi.Input<string>;
   /**
-   * Declare the bucket's notification configuration with EventBridge delivery on. Default true;
-   * set false when another resource manages this bucket's notifications (it must enable
-   * EventBridge).
+   * Declare the bucket's notification configuration. Default true; set false when another
+   * resource manages this bucket's notifications (S3 allows one configuration per bucket).
    */
   readonly manageBucketNotification?: boolean;
   /** KMS key for the dead-letter queue. Default: SQS-managed encryption. */
   readonly deadLetterKmsKeyArn?: pulumi.Input<string>;
   /** Tags for every taggable resource. Default none. */
   readonly tags?: Tags;
+}
+
+export interface S3EventWorkflowStartArgs extends S3ObjectEventArgs {
+  /** Glue workflow to notify; its start trigger must be an event trigger. */
+  readonly workflowName: pulumi.Input<string>;
 }
 
 /**
@@ -262,13 +265,7 @@ export function bundleStartJobRun(): string {
   return bundledHandler;
 }
 
-export interface S3EventJobStarterArgs {
-  /** Bucket whose objects start the job. */
-  readonly bucketName: pulumi.Input<string>;
-  /** Only keys starting with this, e.g. `manifests/`. Default "" (all keys). */
-  readonly prefix?: string;
-  /** Only keys ending with this, e.g. `manifest.json`. Default "" (all keys). */
-  readonly suffix?: string;
+export interface S3EventJobStarterArgs extends S3ObjectEventArgs {
   /** Glue job to start. */
   readonly jobName: pulumi.Input<string>;
   /** Job argument that receives the object's `s3://bucket/key` path, e.g. `--MANIFEST_PATH`. */
@@ -280,8 +277,6 @@ export interface S3EventJobStarterArgs {
    * (an EventBridge rule on Object Created). Default `s3Notification`.
    */
   readonly delivery?: "s3Notification" | "eventBridge";
-  /** Declare the bucket's notification configuration. Default true (see the module comment). */
-  readonly manageBucketNotification?: boolean;
   /** Days the function's logs are kept. Default 30. */
   readonly logRetentionDays?: number;
   /**
@@ -289,10 +284,6 @@ export interface S3EventJobStarterArgs {
    * concurrency, which new accounts do not have.
    */
   readonly reservedConcurrency?: number;
-  /** KMS key for the dead-letter queue. Default: SQS-managed encryption. */
-  readonly deadLetterKmsKeyArn?: pulumi.Input<string>;
-  /** Tags for every taggable resource. Default none. */
-  readonly tags?: Tags;
 }
 
 /**
