@@ -452,3 +452,206 @@ def finish_rejected(spark: SparkSession, rejected: DataFrame, path: str, expecte
         delete_path(spark, path)
         return 0
     return write_rejected(rejected, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic outputs: write to a hidden staging folder, then swap it in by renames
+# --------------------------------------------------------------------------------------------
+#
+# A reader of a destination sees the previous complete output or the new complete output. The
+# job writes into ``<parent>/_staging.<name>.<run>/`` (hidden: Spark, Athena and crawlers skip
+# names starting with ``_``), then :func:`publish` swaps it in:
+#
+#   1. rename ``dest`` -> ``<parent>/_previous.<name>.<run>``   (old output kept aside, complete)
+#   2. rename staging -> ``dest``                              (new output in place)
+#   3. delete ``_previous.<name>.<run>``
+#
+# A kill before 1 leaves the old output; between 1 and 2 ``dest`` is missing but its complete
+# ``_previous`` sibling is there, and :func:`recover` (the first thing the next run does) renames
+# it back; after 2 the new output is in place and recovery only deletes leftovers. Renames are
+# atomic on local disks and HDFS. On S3 a rename is a copy then a delete, file by file: during
+# that window a reader of ``dest`` can see it empty or partly copied, and a kill inside it can
+# leave ``dest`` incomplete. See docs/outputs.md. One run per destination at a time: recovery
+# removes every staging folder of its destination.
+
+STAGING_PREFIX = "_staging."
+PREVIOUS_PREFIX = "_previous."
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough for one destination: UTC time plus random hex."""
+    import uuid
+
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _split(path: str) -> tuple[str, str]:
+    """(parent, name) of a folder path, with or without a trailing slash."""
+    trimmed = path.rstrip("/")
+    parent, _, name = trimmed.rpartition("/")
+    if not name or not parent:
+        raise JobInputError(f"output path {path!r} must be a folder below a parent folder")
+    return parent, name
+
+
+def staging_path(dest: str, run_id: str) -> str:
+    """Where a run writes before :func:`publish`: ``<parent>/_staging.<name>.<run>/``, hidden."""
+    if not run_id or any(c in run_id for c in "./ "):
+        raise ValueError(f"run id {run_id!r} must be non-empty, without '.', '/' or spaces")
+    parent, name = _split(dest)
+    return join_path(parent, f"{STAGING_PREFIX}{_hide(name)}.{run_id}")
+
+
+def _previous_path(dest: str, run_id: str) -> str:
+    parent, name = _split(dest)
+    return join_path(parent, f"{PREVIOUS_PREFIX}{_hide(name)}.{run_id}")
+
+
+def _hide(name: str) -> str:
+    # Spark's partition discovery reads "_" folders whose name has "=" (they might be partitions),
+    # so a partition's staging and previous folders carry its name with "=" escaped.
+    return name.replace("%", "%25").replace("=", "%3D")
+
+
+# Every change to storage goes through these two, so tests can interrupt a publish at any step.
+def _rename(spark: SparkSession, src: str, dst: str) -> None:
+    fs, hsrc = _jvm_path(spark, src)
+    _, hdst = _jvm_path(spark, dst)
+    fs.mkdirs(hdst.getParent())
+    if not fs.rename(hsrc, hdst):
+        raise OSError(f"could not rename {src} to {dst}")
+
+
+def _delete(spark: SparkSession, path: str) -> None:
+    delete_path(spark, path)
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    fs, hpath = _jvm_path(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def _run_of(staging: str) -> str:
+    name = _split(staging)[1]
+    if not name.startswith(STAGING_PREFIX):
+        raise ValueError(f"{staging!r} is not a staging folder from staging_path()")
+    return name.rsplit(".", 1)[1]
+
+
+def publish(spark: SparkSession, staging: str, dest: str) -> None:
+    """Replace the whole folder ``dest`` with ``staging`` (see the section comment for the steps).
+
+    ``staging`` must come from :func:`staging_path` for this ``dest``; it is gone afterwards.
+    """
+    run_id = _run_of(staging)
+    previous = _previous_path(dest, run_id)
+    had_old = _exists(spark, dest)
+    if had_old:
+        _rename(spark, dest, previous)
+    _rename(spark, staging, dest)
+    if had_old:
+        _delete(spark, previous)
+
+
+def _children(spark: SparkSession, path: str) -> list[Any]:
+    fs, hpath = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        return []
+    return list(fs.listStatus(hpath))
+
+
+def _leaf_partitions(spark: SparkSession, root: str, rel: str = "") -> list[str]:
+    """Relative paths (``a=1/b=2``) of the deepest ``key=value`` folders below ``root``."""
+    found: list[str] = []
+    for st in _children(spark, join_path(root, rel) if rel else root):
+        name = st.getPath().getName()
+        if not st.isDirectory() or name.startswith(("_", ".")) or "=" not in name:
+            continue
+        sub = f"{rel}/{name}" if rel else name
+        deeper = _leaf_partitions(spark, root, sub)
+        found += deeper or [sub]
+    return found
+
+
+def publish_partitions(spark: SparkSession, staging: str, dest: str) -> list[str]:
+    """Replace, in the ``key=value/`` partitioned ``dest``, only the partitions ``staging`` holds.
+
+    Each partition is swapped like :func:`publish` (its ``_previous``/``_staging`` siblings live
+    beside it), so a reader sees each partition old or new; partitions not in ``staging`` stay
+    untouched. Returns the partitions replaced. ``staging`` is gone afterwards.
+    """
+    run_id = _run_of(staging)
+    parts = _leaf_partitions(spark, staging)
+    for rel in parts:
+        target = join_path(dest, rel)
+        part_staging = staging_path(target, run_id)
+        # Move the partition beside its target first: the swap itself is then the same as publish.
+        _rename(spark, join_path(staging, rel), part_staging)
+        publish(spark, part_staging, target)
+    _delete(spark, staging)
+    return parts
+
+
+def _latest(statuses: list[Any]) -> Any:
+    return max(statuses, key=lambda st: (st.getModificationTime(), st.getPath().getName()))
+
+
+def _recover_folder(spark: SparkSession, dest: str, done: dict[str, list[str]]) -> None:
+    parent, name = _split(dest)
+    staged: list[Any] = []
+    previous: list[Any] = []
+    for st in _children(spark, parent):
+        child = st.getPath().getName()
+        # Exact name match: "_staging.sales.v2.<run>" belongs to "sales.v2", not to "sales".
+        if _hidden_of(child, STAGING_PREFIX) == name:
+            staged.append(st)
+        elif _hidden_of(child, PREVIOUS_PREFIX) == name:
+            previous.append(st)
+    if previous and not _exists(spark, dest):
+        keep = _latest(previous)
+        _rename(spark, keep.getPath().toString(), dest)
+        done["restored"].append(dest.rstrip("/"))
+        previous.remove(keep)
+    for st in staged + previous:
+        _delete(spark, st.getPath().toString())
+        done["removed"].append(st.getPath().toString())
+
+
+def _hidden_of(child: str, prefix: str) -> str | None:
+    """The folder name a ``<prefix><name>.<run>`` entry stands for, else None."""
+    from urllib.parse import unquote
+
+    if not child.startswith(prefix) or "." not in child[len(prefix) :]:
+        return None
+    return unquote(child[len(prefix) :].rsplit(".", 1)[0])
+
+
+def _hidden_partitions(spark: SparkSession, folder: str, rel: str = "") -> set[str]:
+    """Partition paths named by ``_staging.``/``_previous.`` folders anywhere below ``folder``."""
+    found: set[str] = set()
+    for st in _children(spark, join_path(folder, rel) if rel else folder):
+        name = st.getPath().getName()
+        if not st.isDirectory():
+            continue
+        for prefix in (STAGING_PREFIX, PREVIOUS_PREFIX):
+            part = _hidden_of(name, prefix)
+            if part:
+                found.add(f"{rel}/{part}" if rel else part)
+        if "=" in name and not name.startswith(("_", ".")):
+            found |= _hidden_partitions(spark, folder, f"{rel}/{name}" if rel else name)
+    return found
+
+
+def recover(spark: SparkSession, dest: str) -> dict[str, list[str]]:
+    """Undo what a killed run left at ``dest``; call it before writing.
+
+    A folder (``dest`` or one of its partitions) that is missing while a ``_previous`` copy sits
+    beside it gets that copy back; every leftover ``_staging.*``/``_previous.*`` of ``dest`` and
+    of its partitions is deleted. Returns ``{"restored": [...], "removed": [...]}``.
+    """
+    done: dict[str, list[str]] = {"restored": [], "removed": []}
+    _recover_folder(spark, dest, done)
+    if _exists(spark, dest):
+        for rel in sorted(_hidden_partitions(spark, dest)):
+            _recover_folder(spark, join_path(dest, rel), done)
+    return done
