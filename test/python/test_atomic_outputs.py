@@ -254,7 +254,12 @@ def run_child(script: Path, dest: Path, tag: str, pause: str = "") -> str:
         for line in proc.stdout:
             out.append(line)
             if pause and line.startswith("PAUSED"):
-                time.sleep(1.5 if pause == "write" else 0)
+                # Mid-write: once Spark has created its first task attempt under staging.
+                deadline = time.monotonic() + 120
+                while pause == "write" and time.monotonic() < deadline:
+                    if any(p.is_dir() for p in dest.parent.glob("_staging.*/_temporary/*/*")):
+                        break
+                    time.sleep(0.1)
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
         proc.wait(timeout=180)
