@@ -511,8 +511,10 @@ def _split(path: str) -> tuple[str, str]:
     """(parent, name) of a folder path, with or without a trailing slash."""
     trimmed = path.rstrip("/")
     parent, _, name = trimmed.rpartition("/")
-    if not name or not parent:
-        raise JobInputError(f"output path {path!r} must be a folder below a parent folder")
+    if not name or not parent or parent.endswith((":", ":/")):
+        raise JobInputError(
+            f"output path {path!r} must be a folder below a parent folder (not a bucket root)"
+        )
     return parent, name
 
 

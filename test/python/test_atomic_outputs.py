@@ -75,6 +75,8 @@ def test_staging_is_a_hidden_sibling() -> None:
         common.staging_path("/data/out", "a.b")
     with pytest.raises(common.JobInputError, match="below a parent"):
         common.staging_path("out", "r1")
+    with pytest.raises(common.JobInputError, match="not a bucket root"):
+        common.staging_path("s3://bucket/", "r1")
 
 
 @pytest.mark.parametrize("had_old", [True, False])
