@@ -128,9 +128,9 @@ def align_types(frames: Sequence[DataFrame]) -> list[DataFrame]:
 
 def merge_case_variants(df: DataFrame) -> DataFrame:
     """Columns whose names differ only in case (``Amount`` in one file, ``amount`` in another)
-    become one, named as first seen. A row in which they hold different values gets a reason in
-    ``__case_conflict`` instead of one value winning in silence. Needs a case-sensitive session
-    (see :func:`case_sensitive`)."""
+    become one, named in lower case when one of them is. A row in which they hold different
+    values gets a reason in ``__case_conflict`` instead of one value winning in silence. Needs a
+    case-sensitive session (see :func:`case_sensitive`)."""
     groups: dict[str, list[str]] = {}
     for c in df.columns:
         groups.setdefault(c.lower(), []).append(c)
@@ -153,7 +153,8 @@ def merge_case_variants(df: DataFrame) -> DataFrame:
                         ),
                     ),
                 )
-        columns.append(F.coalesce(*values).alias(names[0]))
+        name = next((n for n in names if n == n.lower()), names[0])
+        columns.append(F.coalesce(*values).alias(name))
     if all(len(n) == 1 for n in groups.values()):
         return df.withColumn(CASE_CONFLICT, F.lit(None).cast("string"))
     return df.select(*columns, conflict.alias(CASE_CONFLICT))
