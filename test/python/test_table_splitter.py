@@ -128,7 +128,7 @@ def test_uploads_that_keep_failing_are_reported(spark, moto_endpoint, bucket, tm
     assert proxy.injected == 3
     [row] = json_lines(objects(moto_endpoint, bucket, "out/_rejected/"))
     assert row["id"] == "poison" and row["_outcome"] == "failed"
-    assert row["_reject_reason"].startswith("upload failed after 3 attempts: ClientError")
+    assert row["_reject_reason"].startswith("upload failed after 3 attempts: S3PutError")
     assert "SlowDown" in row["_reject_reason"]
 
 
