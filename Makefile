@@ -5,6 +5,7 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+GOFAKES3 := bench/out/bin/gofakes3
 
 .PHONY: install preview diff snapshot test test-ts test-py typecheck lint format bench clean
 
@@ -56,11 +57,20 @@ test-ts: node_modules/.installed $(VENV)/.installed
 test-py: $(VENV)/.installed .java-ok
 	$(VENV)/bin/pytest -q
 
-## Benchmarks (figures, not tests): genomics vs DuckDB, NDJSON manifest, splitter to local S3
-bench: $(VENV)/.installed .java-ok
+## Benchmarks (figures, not tests): genomics vs DuckDB, NDJSON manifest, sales vs naive and
+## DuckDB, splitter to local S3 servers
+bench: $(VENV)/.installed .java-ok $(GOFAKES3)
 	$(PY) bench/genomics_vs_duckdb.py
 	$(PY) bench/ndjson_manifest.py
-	$(PY) bench/splitter_moto.py
+	$(PY) bench/sales.py
+	$(PY) bench/splitter_s3.py
+
+# A Go S3 server for the splitter bench, built from the Go module proxy; without Go the
+# splitter bench runs on moto only.
+$(GOFAKES3):
+	@if command -v go >/dev/null; then \
+	  GOBIN=$(CURDIR)/$(dir $@) go install github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0; \
+	else echo "go not found: bench/splitter_s3.py will use moto only"; fi
 
 format: node_modules/.installed $(VENV)/.installed
 	npx prettier --write .
