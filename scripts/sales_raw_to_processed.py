@@ -284,23 +284,23 @@ def clean(
     if CASE_CONFLICT not in df.columns:
         df = df.withColumn(CASE_CONFLICT, F.lit(None).cast("string"))
     raw_ts = as_text(df, timestamp_col)
-    ts = parse_timestamp(raw_ts)
-    reason = F.when(F.col(common.CORRUPT).isNotNull(), F.lit("malformed record"))
-    reason = reason.when(F.col(CASE_CONFLICT).isNotNull(), F.col(CASE_CONFLICT))
-    ts_problem = timestamp_problem(raw_ts, ts)
-    reason = reason.when(ts_problem.isNotNull(), ts_problem)
-    out = df.withColumn(PARSED_TS, ts)
+    # Parsed values first, in their own columns: the checks and the date then read them instead
+    # of parsing the text again, and each check is one expression, evaluated once per row.
+    out = df.withColumn(PARSED_TS, parse_timestamp(raw_ts))
+    problems = [
+        F.when(F.col(common.CORRUPT).isNotNull(), F.lit("malformed record")),
+        F.col(CASE_CONFLICT),
+        timestamp_problem(raw_ts, F.col(PARSED_TS)),
+    ]
     if amount_col is not None:
         raw_amount = as_text(df, amount_col)
-        problem = amount_problem(raw_amount)
-        reason = reason.when(problem.isNotNull(), problem)
         out = out.withColumn(PARSED_AMOUNT, amount_value(raw_amount))
+        problems.append(amount_problem(raw_amount))
     if quantity_col is not None:
         raw_quantity = as_text(df, quantity_col)
-        problem = quantity_problem(raw_quantity)
-        reason = reason.when(problem.isNotNull(), problem)
         out = out.withColumn(PARSED_QUANTITY, quantity_value(raw_quantity))
-    return out.withColumn(common.REJECT_REASON, reason).withColumn(
+        problems.append(quantity_problem(raw_quantity))
+    return out.withColumn(common.REJECT_REASON, F.coalesce(*problems)).withColumn(
         PARTITION, F.date_format(F.col(PARSED_TS), "yyyy-MM-dd")
     )
 
