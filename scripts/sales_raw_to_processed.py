@@ -16,8 +16,9 @@ amount (``amount`` or ``--AMOUNT_COLUMN``, optional for clickstream) must be a n
 with at most two decimals and ten integer digits (the table's ``decimal(12,2)``), an optional
 currency sign and thousands separators; a quantity (``quantity``/``qty``), when given, a whole
 number that fits the table's ``int``. Everything else goes to the rejected path with a reason.
-Only the dates present in the run are replaced (dynamic partition overwrite), so a retried run
-never duplicates rows.
+Only the dates present in the run are replaced, each swapped in whole from a hidden staging folder
+(``glue_etl_common.publish_partitions``), so readers never see a date half-written and a retried
+run never duplicates rows; what a killed run left behind is repaired first (``recover``).
 """
 
 from __future__ import annotations
@@ -523,9 +524,12 @@ def _convert(
 ) -> dict[str, object]:
     started = time.monotonic()
     rejected_path = rejected_path or common.default_rejected_path(output_path)
+    # What a killed earlier run left half-published is put right before anything is read.
+    recovered = common.recover(spark, output_path)
     files = common.list_input(spark, input_path)
     fmt = detect_format(files, input_format)
     raw = read_raw(spark, files, fmt)
+    stages = {"plan": round(time.monotonic() - started, 1)}
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": len(files)}
     if raw is None:
         common.delete_path(spark, rejected_path)
@@ -559,22 +563,33 @@ def _convert(
         "sales",
         lambda good: typed(good, ts_col, amount_col, quantity_col),
     )
+    # Written aside, then each date the run holds is swapped in whole (others stay untouched):
+    # readers see a date's old rows or its new ones, and a retried run never duplicates rows.
+    staging = common.staging_path(output_path, common.new_run_id())
+    mark = time.monotonic()
     (
         tally.good.write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
         .option("compression", "snappy")
         .partitionBy(PARTITION)
-        .parquet(output_path)
+        .parquet(staging)
     )
+    stages["write"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+    finished = tally.finish(spark, as_rejected(rows.where(common.is_rejected())), rejected_path)
+    stages["rejects"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+    dates = common.publish_partitions(spark, staging, output_path)
+    stages["publish"] = round(time.monotonic() - mark, 1)
     return {
         **counts,
-        **tally.finish(spark, as_rejected(rows.where(common.is_rejected())), rejected_path),
+        **finished,
+        "dates": len(dates),
+        "recovered": len(recovered["restored"]) + len(recovered["removed"]),
         "format": fmt,
         "timestamp_column": ts_col,
         "amount_column": amount_col,
         "quantity_column": quantity_col,
         "output": output_path,
         "rejected_path": rejected_path,
+        "stage_seconds": stages,
         "seconds": round(time.monotonic() - started, 1),
     }
 
