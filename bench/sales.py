@@ -1,42 +1,39 @@
 """Sales job against its naive approach and DuckDB, as whole processes on the same files.
 
-    .venv/bin/python bench/sales.py                     # 3 rounds, both shapes
-    .venv/bin/python bench/sales.py --rounds 1 --scale 0.25
+    .venv/bin/python bench/sales.py                  # both shapes, 2 interleaved repeats
+    .venv/bin/python bench/sales.py --quick          # small sizes, a smoke run
 
-Shapes (generated into bench/out/sales/, reused by later runs of the same scale):
+Shapes (generated once into bench/out/sales/ by the harness):
   csv   8 CSV files, headers in two orders, ~1% bad amounts or timestamps
-  json  8 NDJSON files of nested events whose types disagree between files (an id that is a
-        number in some files and a string in others, an object that is sometimes a string)
+  json  8 NDJSON files of nested events whose types disagree between files (a user id that is a
+        number in some files and a string in others, a device that is an object or a string,
+        an amount that is a number or a string)
 Contenders, each a fresh process on local[2] Spark or 2 DuckDB threads, writing Parquet
 partitioned by date=YYYY-MM-DD:
   job    scripts/sales_raw_to_processed.py as a user runs it
   naive  spark.read (inferSchema / read.json), amount cast to decimal, to_timestamp, partitionBy
          date, append
-  duckdb the same cleaning in SQL, COPY ... PARTITION_BY (date)
-Runs are interleaved (round by round, every contender on every shape) so load changes on the
-machine hit them alike; the table shows medians and the ratios to the job.
+  duckdb the same cleaning in SQL, COPY ... PARTITION_BY (date), rejects as JSON lines
+Every contender's output (written + rejected rows) is counted with DuckDB and Python and must
+equal the rows generated.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from harness import Contender, Shape, run
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
-OUT = ROOT / "out" / "sales"
 FILES = 8
 
 
-def gen_csv(folder: Path, rows: int) -> None:
+def gen_csv(folder: Path, rows: int) -> int:
     rng = random.Random(1)
     folder.mkdir(parents=True, exist_ok=True)
     per = rows // FILES
@@ -61,9 +58,10 @@ def gen_csv(folder: Path, rows: int) -> None:
                 if rng.random() < 0.005:
                     values["event_time"] = "yesterday"
                 fh.write(",".join(values[c] for c in cols) + "\n")
+    return per * FILES
 
 
-def gen_json(folder: Path, rows: int) -> None:
+def gen_json(folder: Path, rows: int) -> int:
     rng = random.Random(2)
     folder.mkdir(parents=True, exist_ok=True)
     per = rows // FILES
@@ -82,22 +80,25 @@ def gen_json(folder: Path, rows: int) -> None:
                 if rng.random() < 0.01:
                     record["amount"] = "n/a"
                 fh.write(json.dumps(record) + "\n")
+    return per * FILES
 
-
-SHAPES = {"csv": gen_csv, "json": gen_json}
 
 # ---------------------------------------------------------------------------------------------
 # Contenders (run as `bench/sales.py --run NAME --shape S --input DIR --output DIR`)
 # ---------------------------------------------------------------------------------------------
 
 
-def run_naive(shape: str, input_dir: str, output: str) -> None:
+def shape_of(input_dir: str) -> str:
+    return "csv" if any(n.endswith(".csv") for n in os.listdir(input_dir)) else "json"
+
+
+def run_naive(input_dir: str, output: str) -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     import glue_etl_common as common
     from pyspark.sql import functions as F
 
     spark = common.local_spark("naive", master="local[2]")
-    if shape == "csv":
+    if shape_of(input_dir) == "csv":
         df = spark.read.csv(input_dir, header=True, inferSchema=True)
     else:
         df = spark.read.json(input_dir)
@@ -110,12 +111,12 @@ def run_naive(shape: str, input_dir: str, output: str) -> None:
     spark.stop()
 
 
-def run_duckdb(shape: str, input_dir: str, output: str) -> None:
+def run_duckdb(input_dir: str, output: str) -> None:
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET threads = 2")
-    if shape == "csv":
+    if shape_of(input_dir) == "csv":
         src = f"read_csv('{input_dir}/*.csv', union_by_name = true, all_varchar = true)"
         amount = "trim(amount)"
     else:
@@ -148,99 +149,61 @@ def run_duckdb(shape: str, input_dir: str, output: str) -> None:
     )
 
 
-def run_job(shape: str, input_dir: str, output: str) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "sales_raw_to_processed.py"),
-            "--INPUT_PATH",
-            input_dir,
-            "--OUTPUT_PATH",
-            output,
-        ],
-        env={**os.environ, "SPARK_MASTER": "local[2]"},
-        capture_output=True,
-        text=True,
+def count_rows(output: Path) -> int:
+    """Rows written (Parquet, counted by DuckDB) plus rows rejected (JSON lines, by Python)."""
+    import duckdb
+
+    written = 0
+    if list(output.glob("date=*/*.parquet")):
+        written = duckdb.sql(f"select count(*) from read_parquet('{output}/date=*/*.parquet')")
+        written = int(written.fetchone()[0])
+    rejected = sum(
+        1
+        for part in (output / "_rejected").glob("*.json")
+        for line in part.read_text().splitlines()
+        if line.strip()
     )
-    if proc.returncode:
-        raise SystemExit(proc.stderr[-3000:])
-    print([ln for ln in proc.stdout.splitlines() if ln.startswith("ETL_SUMMARY")][-1])
+    return written + rejected
 
 
-CONTENDERS = {"job": run_job, "naive": run_naive, "duckdb": run_duckdb}
+def job_argv(input_dir: Path, output: Path) -> list[str]:
+    script = REPO / "scripts" / "sales_raw_to_processed.py"
+    return [
+        sys.executable,
+        str(script),
+        "--INPUT_PATH",
+        str(input_dir),
+        "--OUTPUT_PATH",
+        str(output),
+    ]
 
 
-def timed(name: str, shape: str, input_dir: Path, output: Path) -> float:
-    shutil.rmtree(output, ignore_errors=True)
-    started = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--run",
-            name,
-            "--shape",
-            shape,
-            "--input",
-            str(input_dir),
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.monotonic() - started
-    if proc.returncode:
-        raise SystemExit(f"{name} on {shape} failed:\n{proc.stderr[-3000:]}")
-    return seconds
+def contender_argv(name: str):
+    def argv(input_dir: Path, output: Path) -> list[str]:
+        return [sys.executable, __file__, "--run", name, str(input_dir), str(output)]
+
+    return argv
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 800k CSV, 400k JSON rows")
-    parser.add_argument("--shapes", default="csv,json")
-    parser.add_argument("--contenders", default="job,naive,duckdb")
-    parser.add_argument("--run", help=argparse.SUPPRESS)
-    parser.add_argument("--shape", help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run:
-        CONTENDERS[args.run](args.shape, args.input, args.output)
+    if sys.argv[1:2] == ["--run"]:
+        name, input_dir, output = sys.argv[2:5]
+        {"naive": run_naive, "duckdb": run_duckdb}[name](input_dir, output)
         return
-
-    sizes = {"csv": int(800_000 * args.scale), "json": int(400_000 * args.scale)}
-    shapes = [s for s in args.shapes.split(",") if s]
-    contenders = [c for c in args.contenders.split(",") if c]
-    inputs: dict[str, Path] = {}
-    for shape in shapes:
-        folder = OUT / f"{shape}-{sizes[shape]}"
-        if not folder.exists():
-            SHAPES[shape](folder, sizes[shape])
-        inputs[shape] = folder
-        mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
-        print(f"{shape}: {sizes[shape]:,} rows in {FILES} files, {mb:.0f} MB")
-    times: dict[tuple[str, str], list[float]] = {}
-    for r in range(args.rounds):
-        for shape in shapes:
-            for name in contenders:
-                t = timed(name, shape, inputs[shape], OUT / "result" / f"{shape}-{name}")
-                times.setdefault((shape, name), []).append(t)
-                print(
-                    f"round {r + 1} {shape:4} {name:6} {t:6.1f} s  load {os.getloadavg()[0]:.1f}",
-                    flush=True,
-                )
-    print()
-    print("| shape | contender | median s | runs | job speed-up vs it |")
-    print("| --- | --- | --- | --- | --- |")
-    for shape in shapes:
-        job = statistics.median(times.get((shape, "job"), [float("nan")]))
-        for name in contenders:
-            med = statistics.median(times[(shape, name)])
-            print(
-                f"| {shape} | {name} | {med:.1f} | {len(times[(shape, name)])} | {med / job:.2f}x |"
-            )
+    os.environ["SPARK_MASTER"] = "local[2]"
+    run(
+        "sales",
+        [
+            Shape("csv", gen_csv, size=400_000, quick_size=8_000),
+            Shape("json", gen_json, size=200_000, quick_size=4_000),
+        ],
+        [
+            Contender("job", job_argv, count_rows),
+            Contender("naive", contender_argv("naive"), count_rows),
+            Contender("duckdb", contender_argv("duckdb"), count_rows),
+        ],
+        description=__doc__.splitlines()[0],
+    )
 
 
 if __name__ == "__main__":
