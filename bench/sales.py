@@ -155,8 +155,8 @@ def count_rows(output: Path) -> int:
 
     written = 0
     if list(output.glob("date=*/*.parquet")):
-        written = duckdb.sql(f"select count(*) from read_parquet('{output}/date=*/*.parquet')")
-        written = int(written.fetchone()[0])
+        rel = duckdb.sql(f"select count(*) from read_parquet('{output}/date=*/*.parquet')")
+        written = int(rel.fetchall()[0][0])
     rejected = sum(
         1
         for part in (output / "_rejected").glob("*.json")

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import glue_etl_common as common
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -557,7 +558,9 @@ def _convert(
         )
     amount_col = pick(data_columns, amount_column, AMOUNT_NAMES)
     quantity_col = pick(data_columns, None, QUANTITY_NAMES)
-    rows = clean(flat, ts_col, amount_col, quantity_col)
+    # Parsed once: the rejects are taken from the cached rows after the write instead of a
+    # second read and parse of the whole input (spills to disk when memory is short).
+    rows = clean(flat, ts_col, amount_col, quantity_col).persist(StorageLevel.MEMORY_AND_DISK)
     tally = common.Tally(
         rows.repartition(PARTITION),
         "sales",
@@ -576,6 +579,7 @@ def _convert(
     stages["write"], mark = round(time.monotonic() - mark, 1), time.monotonic()
     finished = tally.finish(spark, as_rejected(rows.where(common.is_rejected())), rejected_path)
     stages["rejects"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+    rows.unpersist()
     dates = common.publish_partitions(spark, staging, output_path)
     stages["publish"] = round(time.monotonic() - mark, 1)
     return {
