@@ -5,6 +5,7 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+GOFAKES3 := bench/out/bin/gofakes3
 
 .PHONY: install preview diff snapshot test test-ts test-py typecheck lint format bench clean
 
@@ -60,7 +61,7 @@ test-py: $(VENV)/.installed .java-ok
 ## Benches built on bench/harness.py append their rows to BENCH_RESULTS; BENCH_ARGS=--quick
 ## smoke-runs them.
 BENCH_RESULTS := bench/out/results.jsonl
-bench: $(VENV)/.installed .java-ok
+bench: $(VENV)/.installed .java-ok $(GOFAKES3)
 	@mkdir -p bench/out && rm -f $(BENCH_RESULTS)
 	@set -e; for b in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do \
 	  echo "== $$b"; \
@@ -68,6 +69,13 @@ bench: $(VENV)/.installed .java-ok
 	    $(PY) $$b --results $(BENCH_RESULTS) $(BENCH_ARGS); else $(PY) $$b; fi; \
 	done
 	$(PY) bench/harness.py --table $(BENCH_RESULTS)
+
+# A Go S3 server for the splitter bench, built from the Go module proxy; without Go the
+# splitter bench runs on moto only.
+$(GOFAKES3):
+	@if command -v go >/dev/null; then \
+	  GOBIN=$(CURDIR)/$(dir $@) go install github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0; \
+	else echo "go not found: bench/splitter_s3.py will use moto only"; fi
 
 format: node_modules/.installed $(VENV)/.installed
 	npx prettier --write .

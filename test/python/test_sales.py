@@ -50,7 +50,7 @@ def test_csv_is_cleaned_and_partitioned_by_date(spark, tmp_path: Path):
     ]
     df = read_partitioned(spark, out)
     types = dict(df.dtypes)
-    assert types["amount"] == "decimal(18,2)" and types["event_time"] == "timestamp"
+    assert types["amount"] == "decimal(12,2)" and types["event_time"] == "timestamp"
     rows = {r.order_id: r for r in df.collect()}
     assert sorted(rows) == ["o1", "o2", "o3", "o4", "o5", "o6"]
     assert rows["o2"].amount == Decimal("1234.50") and rows["o2"].customer == "Smith, Jo"
@@ -115,7 +115,7 @@ def test_rerun_replaces_only_its_dates(spark, tmp_path: Path):
     out = tmp_path / "processed"
     older = out / "date=2020-01-01"
     spark.createDataFrame(
-        [("old", Decimal("1.00"))], "order_id string, amount decimal(18,2)"
+        [("old", Decimal("1.00"))], "order_id string, amount decimal(12,2)"
     ).write.parquet(str(older))
     first = sales.convert(spark, str(raw), str(out))
     second = sales.convert(spark, str(raw), str(out))

@@ -1,0 +1,210 @@
+"""Sales job against its naive approach and DuckDB, as whole processes on the same files.
+
+    .venv/bin/python bench/sales.py                  # both shapes, 2 interleaved repeats
+    .venv/bin/python bench/sales.py --quick          # small sizes, a smoke run
+
+Shapes (generated once into bench/out/sales/ by the harness):
+  csv   8 CSV files, headers in two orders, ~1% bad amounts or timestamps
+  json  8 NDJSON files of nested events whose types disagree between files (a user id that is a
+        number in some files and a string in others, a device that is an object or a string,
+        an amount that is a number or a string)
+Contenders, each a fresh process on local[2] Spark or 2 DuckDB threads, writing Parquet
+partitioned by date=YYYY-MM-DD:
+  job    scripts/sales_raw_to_processed.py as a user runs it
+  naive  spark.read (inferSchema / read.json), amount cast to decimal, to_timestamp, partitionBy
+         date, append
+  duckdb the same cleaning in SQL, COPY ... PARTITION_BY (date), rejects as JSON lines
+Every contender's output (written + rejected rows) is counted with DuckDB and Python and must
+equal the rows generated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+from harness import Contender, Shape, run
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+FILES = 8
+
+
+def gen_csv(folder: Path, rows: int) -> int:
+    rng = random.Random(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    per = rows // FILES
+    for f in range(FILES):
+        cols = ["order_id", "event_time", "amount", "quantity", "customer_id", "product_id"]
+        if f % 2:
+            cols = ["event_time", "order_id", "customer_id", "amount", "product_id", "quantity"]
+        with (folder / f"sales-{f:02d}.csv").open("w") as fh:
+            fh.write(",".join(cols) + "\n")
+            for i in range(per):
+                day = 1 + rng.randrange(28)
+                values = {
+                    "order_id": f"o{f}-{i}",
+                    "event_time": f"2026-11-{day:02d}T{rng.randrange(24):02d}:00:00Z",
+                    "amount": f"{rng.randrange(100000) / 100:.2f}",
+                    "quantity": str(1 + rng.randrange(9)),
+                    "customer_id": f"c{rng.randrange(100000)}",
+                    "product_id": f"p{rng.randrange(5000)}",
+                }
+                if rng.random() < 0.01:
+                    values["amount"] = "n/a"
+                if rng.random() < 0.005:
+                    values["event_time"] = "yesterday"
+                fh.write(",".join(values[c] for c in cols) + "\n")
+    return per * FILES
+
+
+def gen_json(folder: Path, rows: int) -> int:
+    rng = random.Random(2)
+    folder.mkdir(parents=True, exist_ok=True)
+    per = rows // FILES
+    for f in range(FILES):
+        with (folder / f"events-{f:02d}.ndjson").open("w") as fh:
+            for i in range(per):
+                user_id: object = rng.randrange(100000) if f % 2 else f"u{rng.randrange(100000)}"
+                record = {
+                    "event_id": f"e{f}-{i}",
+                    "event_time": f"2026-11-{1 + rng.randrange(28):02d}T{rng.randrange(24):02d}:00",
+                    "amount": rng.randrange(100000) / 100 if f % 3 else f"{rng.randrange(1000)}.50",
+                    "user": {"id": user_id, "geo": {"country": rng.choice(["NL", "DE", "FR"])}},
+                    "device": {"os": "ios", "v": 17} if f % 4 else "unknown",
+                    "items": [{"sku": f"s{rng.randrange(100)}", "n": 1 + rng.randrange(3)}],
+                }
+                if rng.random() < 0.01:
+                    record["amount"] = "n/a"
+                fh.write(json.dumps(record) + "\n")
+    return per * FILES
+
+
+# ---------------------------------------------------------------------------------------------
+# Contenders (run as `bench/sales.py --run NAME --shape S --input DIR --output DIR`)
+# ---------------------------------------------------------------------------------------------
+
+
+def shape_of(input_dir: str) -> str:
+    return "csv" if any(n.endswith(".csv") for n in os.listdir(input_dir)) else "json"
+
+
+def run_naive(input_dir: str, output: str) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import glue_etl_common as common
+    from pyspark.sql import functions as F
+
+    spark = common.local_spark("naive", master="local[2]")
+    if shape_of(input_dir) == "csv":
+        df = spark.read.csv(input_dir, header=True, inferSchema=True)
+    else:
+        df = spark.read.json(input_dir)
+    df = (
+        df.withColumn("amount", F.col("amount").cast("decimal(12,2)"))
+        .withColumn("event_time", F.to_timestamp(F.col("event_time").cast("string")))
+        .withColumn("date", F.date_format("event_time", "yyyy-MM-dd"))
+    )
+    df.write.mode("append").partitionBy("date").parquet(output)
+    spark.stop()
+
+
+def run_duckdb(input_dir: str, output: str) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    if shape_of(input_dir) == "csv":
+        src = f"read_csv('{input_dir}/*.csv', union_by_name = true, all_varchar = true)"
+        amount = "trim(amount)"
+    else:
+        src = (
+            f"(select * exclude (user), user.id::varchar as user_id, "
+            f"user.geo.country as user_geo_country from read_json('{input_dir}/*.ndjson', "
+            "union_by_name = true, format = 'newline_delimited'))"
+        )
+        amount = "trim(amount::varchar)"
+    ts = "try_cast(event_time::varchar as timestamptz)"
+    good_amount = f"regexp_full_match({amount}, '\\d+(\\.\\d{{1,2}})?')"
+    con.execute(
+        f"""
+        create view cleaned as
+        select * replace (try_cast({amount} as decimal(12,2)) as amount, {ts} as event_time),
+               strftime({ts} at time zone 'UTC', '%Y-%m-%d') as date,
+               case when {ts} is null then 'bad timestamp'
+                    when not coalesce({good_amount}, false) then 'bad amount' end as _reject_reason
+        from {src}
+        """
+    )
+    con.execute(
+        f"copy (select * exclude (_reject_reason) from cleaned where _reject_reason is null) "
+        f"to '{output}' (format parquet, partition_by (date), overwrite_or_ignore)"
+    )
+    os.makedirs(f"{output}/_rejected", exist_ok=True)
+    con.execute(
+        f"copy (select * from cleaned where _reject_reason is not null) "
+        f"to '{output}/_rejected/part-0.json' (format json)"
+    )
+
+
+def count_rows(output: Path) -> int:
+    """Rows written (Parquet, counted by DuckDB) plus rows rejected (JSON lines, by Python)."""
+    import duckdb
+
+    written = 0
+    if list(output.glob("date=*/*.parquet")):
+        rel = duckdb.sql(f"select count(*) from read_parquet('{output}/date=*/*.parquet')")
+        written = int(rel.fetchall()[0][0])
+    rejected = sum(
+        1
+        for part in (output / "_rejected").glob("*.json")
+        for line in part.read_text().splitlines()
+        if line.strip()
+    )
+    return written + rejected
+
+
+def job_argv(input_dir: Path, output: Path) -> list[str]:
+    script = REPO / "scripts" / "sales_raw_to_processed.py"
+    return [
+        sys.executable,
+        str(script),
+        "--INPUT_PATH",
+        str(input_dir),
+        "--OUTPUT_PATH",
+        str(output),
+    ]
+
+
+def contender_argv(name: str):
+    def argv(input_dir: Path, output: Path) -> list[str]:
+        return [sys.executable, __file__, "--run", name, str(input_dir), str(output)]
+
+    return argv
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--run"]:
+        name, input_dir, output = sys.argv[2:5]
+        {"naive": run_naive, "duckdb": run_duckdb}[name](input_dir, output)
+        return
+    os.environ["SPARK_MASTER"] = "local[2]"
+    run(
+        "sales",
+        [
+            Shape("csv", gen_csv, size=400_000, quick_size=8_000),
+            Shape("json", gen_json, size=200_000, quick_size=4_000),
+        ],
+        [
+            Contender("job", job_argv, count_rows),
+            Contender("naive", contender_argv("naive"), count_rows),
+            Contender("duckdb", contender_argv("duckdb"), count_rows),
+        ],
+        description=__doc__.splitlines()[0],
+    )
+
+
+if __name__ == "__main__":
+    main()
