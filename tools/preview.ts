@@ -110,6 +110,47 @@ export function renderCapacity(run: OfflineRun): string {
   return ["Glue capacity:", ...table(header, rows)].join("\n");
 }
 
+const OPERATORS: Record<string, string> = {
+  GreaterThanThreshold: ">",
+  GreaterThanOrEqualToThreshold: ">=",
+  LessThanThreshold: "<",
+  LessThanOrEqualToThreshold: "<=",
+};
+
+/** The CloudWatch alarms per pipeline: what each watches, when it fires, how it treats no data. */
+export function renderAlarms(run: OfflineRun): string {
+  const alarms = run.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
+  if (alarms.length === 0) return "Alarms: none";
+  type Query = { id?: string; expression?: string; metric?: Record<string, unknown> };
+  const rows = alarms.map((a) => {
+    const i = a.inputs;
+    const queries = (i.metricQueries as Query[] | undefined) ?? [];
+    const metric = (queries.find((q) => q.metric)?.metric ?? i) as Record<string, unknown>;
+    const dims = (metric.dimensions ?? {}) as Record<string, string>;
+    const op = OPERATORS[String(i.comparisonOperator)] ?? String(i.comparisonOperator);
+    const expr = queries.find((q) => q.expression);
+    const period = Number(metric.period);
+    const window = `${i.evaluationPeriods} x ${period >= 3600 ? `${period / 3600} h` : `${period / 60} min`}`;
+    const what = expr
+      ? `${expr.expression} (${queries
+          .filter((q) => q.metric)
+          .map((q) => `${q.id}=${String(q.metric!.metricName)}`)
+          .join(", ")}), ${window}`
+      : `${String(i.metricName)} ${String(i.statistic)}, ${window}`;
+    return [
+      dims.pipeline ?? "-",
+      String(i.name ?? a.name),
+      `${what} ${op} ${String(i.threshold)}`,
+      String(i.treatMissingData ?? "missing"),
+    ];
+  });
+  rows.sort((x, y) => x[0]!.localeCompare(y[0]!) || x[1]!.localeCompare(y[1]!));
+  return [
+    "Alarms (each notifies its pipeline's alert topic):",
+    ...table(["pipeline", "alarm", "fires when", "no data"], rows),
+  ].join("\n");
+}
+
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => ("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).trimEnd();
@@ -217,6 +258,7 @@ async function preview(stack: string): Promise<number> {
   console.log(renderTree(r));
   console.log("\n" + renderCapacity(r));
   console.log("\n" + renderCost(s.cost));
+  console.log("\n" + renderAlarms(r));
   console.log("\n" + renderSummary(r));
   return EXIT.ok;
 }
