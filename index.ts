@@ -9,6 +9,8 @@ import { StackSettings, jobDpus, rawStackConfig, validateStackConfig } from "./l
 import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
+import { StackDashboard } from "./components/dashboard";
+import { AlarmSettings, validateAlarmConfig } from "./lib/observability";
 
 const config = new pulumi.Config();
 const settings: StackSettings = validateStackConfig({
@@ -18,6 +20,10 @@ const settings: StackSettings = validateStackConfig({
   }),
   jdbcPasswordSet: config.getSecret("jdbcPassword") !== undefined,
 });
+
+// Alarm thresholds and the metrics namespace: one key of their own, `glue-etl:alarms`.
+const rawAlarms = new pulumi.Config("glue-etl").getObject<unknown>("alarms");
+const alarmSettings: AlarmSettings = validateAlarmConfig(rawAlarms);
 
 const scriptsDir = path.join(__dirname, "scripts");
 /** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
@@ -36,9 +42,12 @@ function base(pipeline: PipelineName) {
     settings: settings.pipelines[pipeline],
     tempExpirationDays: settings.tempExpirationDays,
     alertEmails: settings.alertEmails,
+    metricsNamespace: alarmSettings.namespace,
+    alarmThresholds: alarmSettings.pipelines[pipeline],
     tags: { ...settings.tags, pipeline },
   };
 }
+const salesSchedule = settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDULE;
 
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
 const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
@@ -117,6 +126,8 @@ if (enabled("sales")) {
       },
     ],
     start: { kind: "external" },
+    // The nightly workflow below starts it.
+    expectedSchedule: salesSchedule,
   });
 }
 if (enabled("tagging")) {
@@ -152,6 +163,8 @@ if (enabled("tagging")) {
       : [],
     crawlers: [{ name: "tagged", bucket: "processed", prefixes: ["tagged/"] }],
     start: sales ? { kind: "external" } : { kind: "onDemand" },
+    // In the nightly workflow, after sales.
+    expectedSchedule: sales ? salesSchedule : undefined,
   });
 }
 
@@ -167,14 +180,30 @@ if (deployed.sales) {
   workflows.salesDaily = new Workflow("sales-daily", {
     workflowName: `glue-etl-${settings.environment}-sales-daily`,
     description: "Nightly: clean sales and clickstream events, tag them, catalog the tagged output",
-    triggers: chain(
-      { kind: "scheduled", schedule: settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDULE },
-      steps,
-    ),
+    triggers: chain({ kind: "scheduled", schedule: salesSchedule }, steps),
     tags: { ...settings.tags, pipeline: "sales" },
   });
 }
 
+// One dashboard for the stack, a row per deployed pipeline.
+const dashboard = Object.keys(deployed).length
+  ? new StackDashboard("dashboard", {
+      dashboardName: `glue-etl-${settings.environment}`,
+      environment: settings.environment,
+      region: settings.region,
+      namespace: alarmSettings.namespace,
+      pipelines: Object.entries(deployed).map(([name, p]) => ({
+        pipeline: name,
+        jobName: p.job.name,
+        alarmArns: p.alarms.alarmArns,
+        failedRunsRuleName: p.alerts.rules[0]?.name,
+        rejectedSharePercent: p.alarms.thresholds.rejectedSharePercent,
+        runTimeLimitSeconds: p.alarms.runTimeLimitSeconds,
+      })),
+    })
+  : undefined;
+
+export const dashboardName = dashboard?.dashboardName;
 export const environment = settings.environment;
 export const workflowNames = Object.fromEntries(
   Object.entries(workflows).map(([k, w]) => [k, w.name]),
@@ -197,6 +226,9 @@ export const pipelines = Object.fromEntries(
         triggerNames: p.triggerNames,
         workflowName: p.workflow?.name,
         alertTopicArn: p.alerts.topicArn,
+        alarmNames: Object.fromEntries(
+          Object.entries(p.alarms.alarms).map(([k, a]) => [k, a.name]),
+        ),
         maxConcurrentRuns: s.maxConcurrentRuns,
         capacity: `${s.numberOfWorkers} x ${s.workerType} (${jobDpus(s)} DPU, ${s.executionClass})`,
       },

@@ -30,6 +30,15 @@ export interface GlueJobArgs {
   readonly arguments?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Job bookmarks, so scheduled runs process only new data. Default true. */
   readonly bookmarks?: boolean;
+  /**
+   * Where the script publishes its run metrics: `--METRICS_NAMESPACE`, `--PIPELINE` and
+   * `--ENVIRONMENT`. Default none (the script publishes nothing).
+   */
+  readonly metrics?: {
+    readonly namespace: string;
+    readonly pipeline: string;
+    readonly environment: string;
+  };
   /** Glue connections (e.g. JDBC) the job uses. Default none. */
   readonly connections?: pulumi.Input<string>[];
   readonly tags: Record<string, string>;
@@ -98,6 +107,11 @@ export class GlueJob extends pulumi.ComponentResource {
       "--enable-glue-datacatalog": "true",
       "--enable-job-insights": "true",
     };
+    if (args.metrics) {
+      managed["--METRICS_NAMESPACE"] = args.metrics.namespace;
+      managed["--PIPELINE"] = args.metrics.pipeline;
+      managed["--ENVIRONMENT"] = args.metrics.environment;
+    }
     if (pyFiles.length > 0)
       managed["--extra-py-files"] = pulumi.all(pyFiles).apply((p) => p.join(","));
 

@@ -5,6 +5,8 @@ import { Placeholder, expandPlaceholders, validateJobArguments } from "../lib/ar
 import { AwsContext, PolicyStatement, awsContext } from "../lib/aws";
 import { JdbcSettings, PipelineSettings } from "../lib/config";
 import { PipelineTable } from "../lib/tables";
+import { AlarmThresholds, DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS } from "../lib/observability";
+import { PipelineAlarms } from "./alarms";
 import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
 import { Catalog } from "./catalog";
 import { JdbcConnection } from "./connection";
@@ -114,6 +116,15 @@ export interface EtlPipelineArgs {
     readonly password: pulumi.Input<string>;
     readonly region: string;
   };
+  /** CloudWatch namespace the job publishes its run metrics to. Default `GlueETL`. */
+  readonly metricsNamespace?: string;
+  /** Thresholds of the pipeline's alarms. Default: 5 % rejected, 3 × typicalRunMinutes, 60 minutes' grace. */
+  readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * Glue cron of the schedule that starts the job from outside the pipeline (a workflow's), for
+   * the late-data alarm; a `schedule` start is used without it. Default none.
+   */
+  readonly expectedSchedule?: string;
   /** Further IAM statements for the job role. Default none. */
   readonly extraStatements?: PolicyStatement[];
   /** Tags for every taggable resource (environment, owner, cost-center at least). */
@@ -143,6 +154,8 @@ export class EtlPipeline extends pulumi.ComponentResource {
   public readonly catalog?: Catalog;
   public readonly crawlers: Readonly<Record<string, Crawler>>;
   public readonly alerts: Alerts;
+  /** Alarms on the job's run metrics, into the alert topic. */
+  public readonly alarms: PipelineAlarms;
   /** Names of the Glue triggers that start the job or follow it, by key. */
   public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
   public readonly workflow?: Workflow;
@@ -178,6 +191,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
       child,
     );
     const keyArn = this.security.key.arn;
+    const namespace = args.metricsNamespace ?? DEFAULT_NAMESPACE;
     this.storage = new PipelineStorage(
       name,
       {
@@ -235,7 +249,18 @@ export class EtlPipeline extends pulumi.ComponentResource {
         ],
         readWrite: [{ bucketArn: b.processed.arn }, { bucketArn: b.temp.arn }],
         kmsKeyArn: keyArn,
-        extraStatements: [...(args.extraStatements ?? []), ...jdbcStatements],
+        extraStatements: [
+          ...(args.extraStatements ?? []),
+          ...jdbcStatements,
+          {
+            Sid: "PublishRunMetrics",
+            Effect: "Allow",
+            Action: "cloudwatch:PutMetricData",
+            // PutMetricData has no resource type; the namespace condition is what scopes it.
+            Resource: "*",
+            Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
+          },
+        ],
         tags: args.tags,
       },
       child,
@@ -278,6 +303,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
             : {}),
         }),
         connections: this.jdbcConnection ? [this.jdbcConnection.name] : undefined,
+        metrics: { namespace, pipeline: name, environment: args.environment },
         bookmarks: args.bookmarks,
         tags: args.tags,
       },
@@ -403,6 +429,22 @@ export class EtlPipeline extends pulumi.ComponentResource {
       child,
     );
 
+    this.alarms = new PipelineAlarms(
+      `${name}-alarms`,
+      {
+        pipeline: name,
+        environment: args.environment,
+        jobName: this.job.name,
+        topicArn: this.alerts.topicArn,
+        typicalRunMinutes: args.settings.typicalRunMinutes,
+        namespace,
+        thresholds: args.alarmThresholds ?? DEFAULT_THRESHOLDS,
+        schedule: start.kind === "schedule" ? start.schedule : args.expectedSchedule,
+        tags: tagsOf,
+      },
+      child,
+    );
+
     this.registerOutputs({
       jobName: this.job.name,
       roleArn: this.role.arn,
@@ -412,6 +454,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
       ddl: this.catalog?.ddl,
       triggerNames: this.triggerNames,
       alertTopicArn: this.alerts.topicArn,
+      alarmArns: this.alarms.alarmArns,
     });
   }
 

@@ -27,6 +27,10 @@ export const MANAGED_ARGUMENTS = [
   "--enable-glue-datacatalog",
   "--enable-job-insights",
   "--extra-py-files",
+  // Where the script publishes its run metrics (lib/observability.ts).
+  "--METRICS_NAMESPACE",
+  "--PIPELINE",
+  "--ENVIRONMENT",
 ] as const;
 
 /**

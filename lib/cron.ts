@@ -261,3 +261,39 @@ export function runsPerMonth(expr: string): number {
   }
   return (days * perDay) / 48;
 }
+
+/**
+ * The longest time between two consecutive runs of a schedule, in minutes (the Year field is
+ * ignored, as in runsPerMonth). How long a missing run can go unnoticed is derived from it.
+ */
+export function longestGapMinutes(expr: string): number {
+  const c = parseCron(expr);
+  const times = [...c.hours]
+    .flatMap((h) => [...c.minutes].map((m) => h * 60 + m))
+    .sort((a, b) => a - b);
+  let withinDay = 0;
+  for (let i = 1; i < times.length; i++) withinDay = Math.max(withinDay, times[i] - times[i - 1]);
+  const test = c.dayOfMonth ?? c.dayOfWeek!;
+  let first: number | undefined;
+  let last: number | undefined;
+  let longest = withinDay;
+  for (let i = 0; i < REFERENCE_DAYS; i++) {
+    const date = new Date(REFERENCE_START + i * DAY_MS);
+    if (!c.months.has(date.getUTCMonth() + 1)) continue;
+    const day: Day = {
+      dom: date.getUTCDate(),
+      dow: date.getUTCDay() + 1,
+      daysInMonth: new Date(
+        Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0),
+      ).getUTCDate(),
+    };
+    if (!test(day)) continue;
+    const start = i * 1440 + times[0];
+    if (last !== undefined) longest = Math.max(longest, start - last);
+    first ??= start;
+    last = i * 1440 + times[times.length - 1];
+  }
+  if (first === undefined || last === undefined) return Infinity;
+  // From the last run of the reference years round to the first, as the calendar repeats.
+  return Math.max(longest, first + REFERENCE_DAYS * 1440 - last);
+}

@@ -3,6 +3,7 @@
  * server when loaded, so tests and tools can import the policies directly.
  */
 import { Policies } from "@pulumi/policy";
+import { alarmPolicies } from "./alarms";
 import { gluePolicies } from "./glue";
 import { iamPolicies } from "./iam";
 import { s3Policies } from "./s3";
@@ -15,4 +16,5 @@ export const policies: Policies = [
   ...gluePolicies,
   ...snsLambdaPolicies,
   ...tagPolicies,
+  ...alarmPolicies,
 ];

@@ -85,7 +85,7 @@ def _given(argv: Sequence[str], name: str) -> bool:
 def _parse_local(
     argv: Sequence[str], required: Sequence[str], optional: Mapping[str, str | None]
 ) -> dict[str, str | None]:
-    known = [*required, *optional, "JOB_NAME"]
+    known = [*required, *optional, "JOB_NAME", *METRIC_ARGUMENTS]
     usage = "arguments: " + " ".join(
         [f"--{n} VALUE" for n in required] + [f"[--{n} VALUE]" for n in optional]
     )
@@ -265,6 +265,7 @@ def emit_summary(job: str, counts: Mapping[str, Any], parts: Iterable[str] = ())
     line = f"{SUMMARY_MARKER} {json.dumps(summary, sort_keys=False, default=str)}"
     print(line, flush=True)
     log.info(line)
+    publish_run_metrics(job, summary)
     if not summary["reconciled"]:
         raise RuntimeError(
             f"counts do not reconcile: read={summary['read']} but "
@@ -280,6 +281,169 @@ def parse_summary(text: str) -> dict[str, Any]:
     if not lines:
         raise ValueError(f"no {SUMMARY_MARKER} line in the output")
     return dict(json.loads(lines[-1][len(SUMMARY_MARKER) + 1 :]))
+
+
+# --------------------------------------------------------------------------------------------
+# Run metrics: the summary's figures as CloudWatch metrics, published by the driver
+# --------------------------------------------------------------------------------------------
+
+#: Job arguments the program sets on every job so the driver knows where its metrics go.
+#: Without ``--METRICS_NAMESPACE`` (a local run) nothing is published.
+METRIC_ARGUMENTS = ("METRICS_NAMESPACE", "PIPELINE", "ENVIRONMENT")
+METRIC_DIMENSIONS = ("pipeline", "environment", "job")
+#: The metric names alarms and the dashboard read; the same names in lib/observability.ts.
+METRIC_UNITS = {
+    "RowsRead": "Count",
+    "RowsWritten": "Count",
+    "RowsRejected": "Count",
+    "RejectedShare": "Percent",
+    "InputBytes": "Bytes",
+    "RunSeconds": "Seconds",
+    "RunsCompleted": "Count",
+}
+_IMPORTED = time.monotonic()
+
+
+@dataclass(frozen=True)
+class MetricTarget:
+    """Where a run's metrics go: a namespace and the dimensions of every datum."""
+
+    namespace: str
+    dimensions: tuple[tuple[str, str], ...]
+
+
+def _argv_value(argv: Sequence[str], name: str) -> str | None:
+    flag = f"--{name}"
+    for i, a in enumerate(argv):
+        if a == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(flag + "="):
+            return a[len(flag) + 1 :]
+    return None
+
+
+def metric_target(argv: Sequence[str], job: str) -> MetricTarget | None:
+    """The run's metric namespace and dimensions from its arguments; None when not asked for.
+
+    The ``job`` dimension is Glue's ``--JOB_NAME`` (what the alarms name), else ``job``.
+    Raises JobInputError when a namespace is given without what the dimensions need.
+    """
+    namespace = _argv_value(argv, "METRICS_NAMESPACE")
+    if not namespace:
+        return None
+    if len(namespace) > 255 or namespace.startswith("AWS/") or not namespace.isprintable():
+        raise JobInputError(
+            f"--METRICS_NAMESPACE {namespace!r}: allowed: 1-255 printable characters, "
+            "not starting with AWS/"
+        )
+    values = {
+        "pipeline": _argv_value(argv, "PIPELINE"),
+        "environment": _argv_value(argv, "ENVIRONMENT"),
+        "job": _argv_value(argv, "JOB_NAME") or job,
+    }
+    missing = [f"--{n.upper()}" for n, v in values.items() if not v]
+    if missing:
+        raise JobInputError(
+            f"--METRICS_NAMESPACE is given but {', '.join(missing)} is not; the metrics' "
+            "dimensions need it"
+        )
+    return MetricTarget(namespace, tuple((n, str(values[n])) for n in METRIC_DIMENSIONS))
+
+
+def run_metrics(summary: Mapping[str, Any], input_bytes: int | None) -> dict[str, float]:
+    """The metric values of one run from its summary. Pure.
+
+    RejectedShare is rejected / read in percent, left out when nothing was read (no share to
+    judge). RunsCompleted is 1 for a run whose counts reconcile, the run the late-data alarm
+    waits for.
+    """
+    read = int(summary.get("read", 0))
+    rejected = int(summary.get("rejected", 0))
+    values: dict[str, float] = {
+        "RowsRead": float(read),
+        "RowsWritten": float(int(summary.get("written", 0))),
+        "RowsRejected": float(rejected),
+    }
+    if read > 0:
+        values["RejectedShare"] = round(100.0 * rejected / read, 4)
+    if input_bytes is not None:
+        values["InputBytes"] = float(input_bytes)
+    seconds = summary.get("seconds")
+    values["RunSeconds"] = float(
+        seconds if isinstance(seconds, int | float) else time.monotonic() - _IMPORTED
+    )
+    if summary.get("reconciled"):
+        values["RunsCompleted"] = 1.0
+    return values
+
+
+def spark_input_bytes() -> int | None:
+    """Bytes the run's Spark stages read from storage (their input metrics), from the driver's
+    status store; a file read twice counts twice. None when there is no SparkContext."""
+    from pyspark import SparkContext
+
+    sc = SparkContext._active_spark_context  # type: ignore[attr-defined]
+    if sc is None:
+        return None
+    gateway = sc._gateway  # type: ignore[attr-defined]
+    store = sc._jsc.sc().statusStore()  # type: ignore[attr-defined]
+    stages = store.stageList(None, False, False, gateway.new_array(gateway.jvm.double, 0), None)
+    total, it = 0, stages.iterator()
+    while it.hasNext():
+        total += int(it.next().inputBytes())
+    return total
+
+
+def publish_metrics(target: MetricTarget, values: Mapping[str, float], client: Any = None) -> None:
+    """One PutMetricData call (the standard-resolution limit is 1000 datums per call)."""
+    if client is None:
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts: a run whose network cannot reach CloudWatch must not hang at its end.
+        client = boto3.client(
+            "cloudwatch",
+            config=Config(
+                connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+            ),
+        )
+    dims = [{"Name": n, "Value": v} for n, v in target.dimensions]
+    client.put_metric_data(
+        Namespace=target.namespace,
+        MetricData=[
+            {"MetricName": name, "Dimensions": dims, "Value": value, "Unit": METRIC_UNITS[name]}
+            for name, value in values.items()
+        ],
+    )
+
+
+def publish_run_metrics(
+    job: str, summary: Mapping[str, Any], argv: Sequence[str] | None = None
+) -> dict[str, float] | None:
+    """Publish the run's metrics when its arguments ask for it; returns what was published.
+
+    A failure is logged and swallowed: the rows are written and the summary line is out, so
+    losing the metrics must not fail the run or hide its result.
+    """
+    try:
+        target = metric_target(sys.argv if argv is None else argv, job)
+        if target is None:
+            return None
+        explicit = summary.get("input_bytes")
+        input_bytes = int(explicit) if isinstance(explicit, int) else spark_input_bytes()
+        values = run_metrics(summary, input_bytes)
+        publish_metrics(target, values)
+    except Exception as e:  # noqa: BLE001 - any failure here must leave the run's result alone
+        message = (
+            f"run metrics NOT published ({type(e).__name__}: {e}); the run's result is unaffected "
+            f"and its {SUMMARY_MARKER} line holds the same figures. Check the job role's "
+            "cloudwatch:PutMetricData permission and the network path to CloudWatch."
+        )
+        print(f"WARNING {message}", file=sys.stderr, flush=True)
+        log.warning(message)
+        return None
+    log.info("run metrics published to %s: %s", target.namespace, values)
+    return values
 
 
 # --------------------------------------------------------------------------------------------

@@ -291,13 +291,18 @@ for (const stack of ["dev", "prod"] as const) {
         [
           ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
           "glue-etl:workflow:Workflow::sales-daily",
+          "glue-etl:dashboard:StackDashboard::dashboard",
         ].sort(),
       );
       for (const r of run.resources.filter((x) => x.custom)) {
         expect(r.parent, r.name).not.to.equal(undefined);
         const root = r.urn.split("::")[2]!.split("$")[0];
-        expect(root, r.name).to.match(/^glue-etl:(pipeline:EtlPipeline|workflow:Workflow)$/);
-        const topName = [...PIPELINES, "sales-daily"].find((p) => r.name.startsWith(`${p}-`));
+        expect(root, r.name).to.match(
+          /^glue-etl:(pipeline:EtlPipeline|workflow:Workflow|dashboard:StackDashboard)$/,
+        );
+        const topName = [...PIPELINES, "sales-daily", "dashboard"].find((p) =>
+          r.name.startsWith(`${p}-`),
+        );
         expect(topName, r.name).not.to.equal(undefined);
       }
     });

@@ -107,6 +107,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     "aws:sqs/queue:Queue": () => `arn:aws:sqs:${region}:${acct}:${physical}`,
     "aws:lambda/function:Function": () => `arn:aws:lambda:${region}:${acct}:function:${physical}`,
     "aws:cloudwatch/eventRule:EventRule": () => `arn:aws:events:${region}:${acct}:rule/${physical}`,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": () =>
+      `arn:aws:cloudwatch:${region}:${acct}:alarm:${physical}`,
+    "aws:cloudwatch/dashboard:Dashboard": () =>
+      `arn:aws:cloudwatch::${acct}:dashboard/${inputs.dashboardName as string}`,
     "aws:secretsmanager/secret:Secret": () =>
       `arn:aws:secretsmanager:${region}:${acct}:secret:${physical}-AbCdEf`,
     "aws:athena/workgroup:Workgroup": () =>

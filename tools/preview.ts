@@ -123,6 +123,47 @@ function indented(header: string[], rows: string[][]): string[] {
   ).split("\n");
 }
 
+const OPERATORS: Record<string, string> = {
+  GreaterThanThreshold: ">",
+  GreaterThanOrEqualToThreshold: ">=",
+  LessThanThreshold: "<",
+  LessThanOrEqualToThreshold: "<=",
+};
+
+/** The CloudWatch alarms per pipeline: what each watches, when it fires, how it treats no data. */
+export function renderAlarms(run: OfflineRun): string {
+  const alarms = run.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
+  if (alarms.length === 0) return "Alarms: none";
+  type Query = { id?: string; expression?: string; metric?: Record<string, unknown> };
+  const rows = alarms.map((a) => {
+    const i = a.inputs;
+    const queries = (i.metricQueries as Query[] | undefined) ?? [];
+    const metric = (queries.find((q) => q.metric)?.metric ?? i) as Record<string, unknown>;
+    const dims = (metric.dimensions ?? {}) as Record<string, string>;
+    const op = OPERATORS[String(i.comparisonOperator)] ?? String(i.comparisonOperator);
+    const expr = queries.find((q) => q.expression);
+    const period = Number(metric.period);
+    const window = `${i.evaluationPeriods} x ${period >= 3600 ? `${period / 3600} h` : `${period / 60} min`}`;
+    const what = expr
+      ? `${expr.expression} (${queries
+          .filter((q) => q.metric)
+          .map((q) => `${q.id}=${String(q.metric!.metricName)}`)
+          .join(", ")}), ${window}`
+      : `${String(i.metricName)} ${String(i.statistic)}, ${window}`;
+    return [
+      dims.pipeline ?? "-",
+      String(i.name ?? a.name),
+      `${what} ${op} ${String(i.threshold)}`,
+      String(i.treatMissingData ?? "missing"),
+    ];
+  });
+  rows.sort((x, y) => x[0]!.localeCompare(y[0]!) || x[1]!.localeCompare(y[1]!));
+  return [
+    "Alarms (each notifies its pipeline's alert topic):",
+    ...indented(["pipeline", "alarm", "fires when", "no data"], rows),
+  ].join("\n");
+}
+
 export function renderCost(cost: StackCost): string {
   if (cost.jobs.length === 0) return "Estimated cost: no Glue jobs";
   const rows = cost.jobs.map((j) => [
@@ -224,6 +265,7 @@ async function preview(stack: string): Promise<number> {
   console.log(renderTree(r));
   console.log("\n" + renderCapacity(r));
   console.log("\n" + renderCost(s.cost));
+  console.log("\n" + renderAlarms(r));
   console.log("\n" + renderSummary(r));
   return EXIT.ok;
 }

@@ -15,6 +15,12 @@ import {
   JobRun,
   StartJobRunCommand,
 } from "@aws-sdk/client-glue";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { MotoServer, freePort, startMoto } from "../support/moto";
@@ -53,6 +59,29 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
     );
     return res.JobRunId ?? "";
   }
+
+  /** Log lines of a run's driver, as Glue writes them to `/aws-glue/jobs/<group>`, stream = run id. */
+  async function driverLog(runId: string, group: string, lines: string[]): Promise<void> {
+    const logs = new CloudWatchLogsClient({
+      region: moto.env.AWS_REGION,
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+    const logGroupName = `/aws-glue/jobs/${group}`;
+    await logs.send(new CreateLogGroupCommand({ logGroupName })).catch(() => undefined);
+    await logs.send(new CreateLogStreamCommand({ logGroupName, logStreamName: runId }));
+    const now = Date.now();
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName,
+        logStreamName: runId,
+        logEvents: lines.map((message, i) => ({ message, timestamp: now + i })),
+      }),
+    );
+    logs.destroy();
+  }
+  const summaryLine = (read: number, written: number, rejected: number) =>
+    `ETL_SUMMARY ${JSON.stringify({ job: "genomics_csv_to_parquet", read, written, rejected, seconds: 4.5, reconciled: read === written + rejected })}`;
 
   async function runsOf(jobName: string): Promise<JobRun[]> {
     return (await glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
@@ -392,6 +421,22 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       expect(r.stdout).to.include(`${runId}  SUCCEEDED elapsed 2m03s DPU-seconds 246 cost $0.02`);
     });
 
+    it("ends with the rows the run read, wrote and rejected, from its summary line", async () => {
+      const runId = await startDirect("rows.csv");
+      await driverLog(runId, "output", ["Starting job", summaryLine(21, 17, 4), "Job commit"]);
+      const r = await cli(`watch ${GENOMICS} ${runId} --interval 0.1`);
+      expectOk(r);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines[lines.length - 1]).to.equal(
+        `${runId}  rows read 21, written 17, rejected 4 (19.0%)`,
+      );
+      // No summary in the logs: said, not invented.
+      const bare = await startDirect("bare.csv");
+      const r2 = await cli(`watch ${GENOMICS} ${bare} --interval 0.1`);
+      expectOk(r2);
+      expect(r2.stdout).to.include(`${bare}  rows unknown (no ETL_SUMMARY line in its logs)`);
+    });
+
     it("leaves the run alone on Ctrl-C and says how to stop it", async () => {
       await moto.setTransition(JOB_RUN, { progression: "manual", times: 1000 });
       const runId = await startDirect("c.csv");
@@ -467,7 +512,7 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       expectOk(r);
       const lines = r.stdout.trimEnd().split("\n");
       expect(lines[0]).to.match(
-        /^RUN ID\s+STATE\s+STARTED \(UTC\)\s+DURATION\s+DPU-HOURS\s+COST\s+ERROR$/,
+        /^RUN ID\s+STATE\s+STARTED \(UTC\)\s+DURATION\s+DPU-HOURS\s+COST\s+READ\s+WRITTEN\s+REJECTED\s+ERROR$/,
       );
       const runs = await runsOf(GENOMICS);
       expect(lines).to.have.length(runs.length + 1);
@@ -476,7 +521,9 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       for (const l of lines.slice(1))
         expect(l.slice(stateCol)).to.match(/^(SUCCEEDED|FAILED|STARTING|RUNNING)\s/);
       const failed = lines.find((l) => l.includes("FAILED"));
-      expect(failed).to.match(/2m03s\s+0\.068\s+\$0\.02\s+Out of memory$/);
+      expect(failed).to.match(
+        /2m03s\s+0\.068\s+\$0\.02\s+(-|\d+)\s+(-|\d+)\s+(-|\d+)\s+Out of memory$/,
+      );
       expect(r.stderr).to.include(`${runs.length} runs of job ${GENOMICS}`);
     });
 
@@ -500,6 +547,30 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       expectOk(r);
       expect(stub.calls.filter((c) => c.operation === "GetJobRun").length).to.be.at.least(2);
       expect(r.stdout).to.include(`${runId}  SUCCEEDED`);
+    });
+
+    it("shows each finished run's rows from its ETL_SUMMARY line, wherever Glue logged it", async () => {
+      const a = await startDirect("rows-a.csv");
+      const b = await startDirect("rows-b.csv");
+      const c = await startDirect("rows-c.csv");
+      await driverLog(a, "output", [summaryLine(1000, 990, 10)]);
+      // Continuous logging prefixes the line; the last summary of a run is the one that counts.
+      await driverLog(b, "logs-v2", [
+        `2026-12-01 02:10:00,000 INFO ${summaryLine(5, 5, 0)}`,
+        `2026-12-01 02:11:00,000 INFO ${summaryLine(8, 6, 2)}`,
+      ]);
+      const r = await cli(`runs ${GENOMICS} --json --limit 50`);
+      expectOk(r);
+      const out = JSON.parse(r.stdout) as { id: string; rows: unknown }[];
+      const rowsOf = (id: string) => out.find((x) => x.id === id)?.rows;
+      expect(rowsOf(a)).to.deep.equal({ read: 1000, written: 990, rejected: 10, reconciled: true });
+      expect(rowsOf(b)).to.deep.equal({ read: 8, written: 6, rejected: 2, reconciled: true });
+      expect(rowsOf(c)).to.equal(null);
+      const table = await cli(`runs ${GENOMICS} --limit 50`);
+      expectOk(table);
+      const line = table.stdout.split("\n").find((l) => l.startsWith(a));
+      expect(line).to.match(/\s1000\s+990\s+10\s*$/);
+      expect(table.stdout.split("\n").find((l) => l.startsWith(c))).to.match(/\s-\s+-\s+-\s*$/);
     });
 
     it("retries throttled calls with backoff and then answers", async () => {

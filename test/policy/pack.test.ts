@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import YAML from "yaml";
+import * as alarms from "../../policy/alarms";
 import * as glue from "../../policy/glue";
 import * as iam from "../../policy/iam";
 import { policies } from "../../policy/policies";
@@ -15,7 +16,7 @@ const PACK = path.resolve(__dirname, "../../policy");
 
 describe("policy pack", () => {
   it("lists every policy that a domain module exports, once", () => {
-    const exported = [glue, iam, s3, snsLambda, tags].flatMap((m) =>
+    const exported = [glue, iam, s3, snsLambda, tags, alarms].flatMap((m) =>
       Object.values(m).filter(
         (v): v is { name: string } =>
           typeof v === "object" && v !== null && "enforcementLevel" in v,

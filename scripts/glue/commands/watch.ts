@@ -4,6 +4,7 @@ import type { Context } from "../context";
 import { CliError, EXIT } from "../errors";
 import { duration, money } from "../format";
 import { listRuns, pollRun, stopCommand } from "../glue-api";
+import { rowsOfRuns, rowsText } from "../rows";
 import { isTerminal, newestFirst, runUsage } from "../runs";
 
 export interface WatchOptions {
@@ -90,6 +91,10 @@ export async function watchRun(
   }
   const final = statusLine(run, job, ctx.now());
   io.out(`${runId}  ${final.replace(/\s+/g, " ")}`);
+  const counts = (await rowsOfRuns(ctx, [run])).get(runId);
+  io.out(
+    `${runId}  rows ${counts ? rowsText(counts) : "unknown (no ETL_SUMMARY line in its logs)"}`,
+  );
   if (run.JobRunState === "SUCCEEDED") return EXIT.OK;
   const u = runUsage(run, job, ctx.now());
   throw new CliError(
