@@ -31,7 +31,6 @@ import json.scanner
 import math
 import re
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -601,6 +600,13 @@ def convert(
         f"batch={bid}",
     )
     stamp = processing_timestamp or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # What a killed run left (staging folders, a set-aside previous batch) is repaired first;
+    # this run writes beside the batch and swaps it in only when complete.
+    recovered = common.recover(spark, destination)
+    recovered_rejects = common.recover(spark, rejected_path)
+    run_id = common.new_run_id()
+    staging = common.staging_path(destination, run_id)
+    staging_rejects = common.staging_path(rejected_path, run_id)
 
     sample = sample_lines(batch.files, heads)
     keys = list(columns) if columns else sample_keys(sample)
@@ -617,7 +623,7 @@ def convert(
         per_row = parquet_bytes_per_row(
             spark,
             parse_lines(sample_df, keys, stamp).where(~common.is_rejected()),
-            common.join_path(output_path, f"_sizing-{uuid.uuid4().hex}"),
+            common.join_path(staging, "_sizing"),
         )
         n_files, rows_per_file = plan_files(total_bytes, bytes_per_line, per_row, target_bytes)
         parquet_bytes = total_bytes / bytes_per_line * per_row
@@ -650,18 +656,23 @@ def convert(
     writer = good.write.mode("overwrite").option("compression", "snappy")
     if rows_per_file:
         writer = writer.option("maxRecordsPerFile", rows_per_file)
-    writer.parquet(destination)
-    write_marker(spark, destination, manifest_path, batch)
+    writer.parquet(staging)
+    write_marker(spark, staging, manifest_path, batch)
     metrics = seen.get
-    reject_files = sorted(uri_to_path(spark, u) for u in json.loads(metrics["files"]))
     rejected = int(metrics["rejected"])
     if rejected:
+        reject_files = sorted(uri_to_path(spark, u) for u in json.loads(metrics["files"]))
         rejects = spark.read.text(reject_files).select(
             "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
         )
         rejected = common.write_rejected(
-            parse_lines(rejects, keys, stamp).where(common.is_rejected()), rejected_path
+            parse_lines(rejects, keys, stamp).where(common.is_rejected()), staging_rejects
         )
+    # Rows first, then their rejects: a kill between the two leaves the new rows complete and
+    # the previous rejects, both readable; the next run of the manifest replaces both.
+    common.publish(spark, staging, destination)
+    if rejected:
+        common.publish(spark, staging_rejects, rejected_path)
     else:
         common.delete_path(spark, rejected_path)
     return {
@@ -680,6 +691,7 @@ def convert(
         ),
         "output": destination,
         "rejected_path": rejected_path,
+        "recovered": {k: recovered[k] + recovered_rejects[k] for k in ("restored", "removed")},
         "seconds": round(time.monotonic() - started, 1),
     }
 

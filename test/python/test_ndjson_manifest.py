@@ -4,13 +4,27 @@ inconsistent types and missing files."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import ndjson_manifest_to_parquet as ndjson
 import pyarrow.parquet as pq
 import pytest
-from support import common, parquet_files, read_json_lines, run_script, summary_of, write_bytes
+from support import (
+    REPO,
+    SCRIPTS,
+    common,
+    parquet_files,
+    read_json_lines,
+    run_script,
+    summary_of,
+    write_bytes,
+)
 
 STAMP = "2026-11-21T02:00:00+00:00"
 
@@ -273,3 +287,84 @@ def test_runs_as_a_command_line_script(tmp_path: Path):
     assert summary["output"].endswith(
         f"processed/merged-parquet-2026-11-20/batch={summary['batch']}/"
     )
+
+
+def _visible_ids(folder: Path) -> list[str]:
+    """What a reader of the batch folder sees (Parquet files, hidden names skipped)."""
+    if not folder.exists():
+        return []
+    return sorted(pq.read_table(folder).column("id").to_pylist())
+
+
+def _start(manifest: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "ndjson_manifest_to_parquet.py")]
+        + ["--MANIFEST_PATH", str(manifest), "--OUTPUT_PATH", str(out)],
+        cwd=REPO,
+        env={**os.environ, "SPARK_MASTER": "local[2]"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # the JVM and Python workers die with it
+    )
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> bool:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.02)
+    proc.wait()
+    return False
+
+
+def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
+    """SIGKILL a real run while it writes, after its write, and before it ends: a reader sees
+    the previous complete batch or the new one, and the next run repairs what was left."""
+    source = tmp_path / "landing" / "2026-11-24-events.ndjson"
+    manifest = write_bytes(
+        tmp_path / "manifests" / "manifest.json",
+        json.dumps({"fileLocations": [{"URIPrefixes": [str(source)]}]}),
+    )
+    out = tmp_path / "out"
+    day = out / "merged-parquet-2026-11-24"
+    folder = day / f"batch={ndjson.batch_id(str(manifest))}"
+
+    def write_input(tag: str, n: int) -> list[str]:
+        write_bytes(source, "".join(f'{{"id": "{tag}{i:05d}", "v": {i}.50}}\n' for i in range(n)))
+        return sorted(f"{tag}{i:05d}" for i in range(n))
+
+    old = write_input("old", 3000)
+    first = _start(manifest, out)
+    assert first.wait(timeout=600) == 0, first.stderr.read() if first.stderr else ""
+    assert _visible_ids(folder) == old
+    new = write_input("new", 4000)
+
+    def staged(pattern: str):
+        """True once this run's own staging folder holds ``pattern`` (not a killed run's)."""
+        before = set(day.glob("_staging.*"))
+        return lambda: any(p not in before for p in day.glob("_staging.*") if any(p.glob(pattern)))
+
+    points = {
+        "staging exists": "*",
+        "parts being written": "_temporary/**/part-*",
+        "write finished": "_SUCCESS",
+    }
+    killed = 0
+    for name, pattern in points.items():
+        ready = staged(pattern)
+        if _kill_when(_start(manifest, out), ready):
+            killed += 1
+            seen = _visible_ids(folder)
+            assert seen in (old, new), f"after a kill at '{name}': {len(seen)} rows"
+            if seen == new:  # a kill after the swap: go back to the old batch for the next point
+                break
+    assert killed >= 2
+
+    last = _start(manifest, out)
+    stdout, stderr = last.communicate(timeout=600)
+    assert last.returncode == 0, stderr.decode()[-2000:]
+    assert _visible_ids(folder) == new
+    assert not [p.name for p in day.iterdir() if p.name.startswith(("_staging", "_previous"))]
