@@ -368,3 +368,30 @@ def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
     assert last.returncode == 0, stderr.decode()[-2000:]
     assert _visible_ids(folder) == new
     assert not [p.name for p in day.iterdir() if p.name.startswith(("_staging", "_previous"))]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "body", "message"),
+    [
+        ("{not json", b"", "is not valid JSON"),
+        ('{"fileLocations": []}'.encode("utf-16"), b"", "is not UTF-8 text"),
+        (None, '{"a": 1}'.encode("utf-16-le"), "is not NDJSON text"),
+    ],
+)
+def test_command_line_errors_are_one_line_without_a_trace(tmp_path: Path, manifest, body, message):
+    source = write_bytes(tmp_path / "landing" / "2026-11-20-a.ndjson", body or FILE_1)
+    text = manifest or json.dumps({"fileLocations": [{"URIs": [str(source)]}]})
+    path = write_bytes(tmp_path / "m.json", text)
+    proc = run_script(
+        "ndjson_manifest_to_parquet.py",
+        "--MANIFEST_PATH",
+        str(path),
+        "--OUTPUT_PATH",
+        str(tmp_path / "out"),
+    )
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
+    assert str(path if manifest else source) in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
