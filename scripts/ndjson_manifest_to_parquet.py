@@ -383,7 +383,9 @@ def fast_path(value: Column, parsed: Column) -> Column:
         & ~value.rlike(r"(?i)\\ud[89a-f]")
         & shape.startswith("{")
         & shape.endswith("}")
-        & inner.rlike(r"^[^{}\[\]]*+(?:[{\[][^{}\[\]]*+[}\]][^{}\[\]]*+)*+$")
+        # One object with at most one level of nesting: once its flat groups are removed, no
+        # bracket is left (a repeated-group pattern would recurse per group in Java's regex).
+        & ~flat.rlike(r"[{}\[\]]")
         & (keys == F.size(F.array_distinct(F.map_keys(parsed))))
         & exact_token
         & (

@@ -230,6 +230,8 @@ def test_hostile_corpus_lands_exactly_once_with_exact_text(spark, tmp_path: Path
         '{"a":"\\ud800"}',
         '{"a":1E400}',
         '{"a":1.0E10,"b":5.0,"c":-0.0}',
+        # Thousands of nested values on one line: the JVM checks must not recurse per value.
+        "{" + ",".join(f'"k{i}":[{i}]' for i in range(6000)) + ',"a":{"x":1}}',
     ],
 )
 def test_fast_and_exact_paths_agree(spark, line: str):
