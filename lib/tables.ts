@@ -100,7 +100,11 @@ export const GENOMIC_VARIANTS: TableDeclaration = {
   projection: { keys: { chromosome: { type: "enum", values: CHROMOSOMES } } },
 };
 
-/** DESIGN.md 4.3: every source column cast to string, in `merged-parquet-{yyyy-MM-dd}/` folders. */
+/**
+ * Every source value as its JSON text. One `merged-parquet-{yyyy-MM-dd}/` folder per day (the
+ * partition) holds one `batch=<id>/` folder per manifest; Athena reads the folders below a
+ * partition's location, so a day's partition shows every manifest of that day.
+ */
 export const NDJSON_BATCHES: TableDeclaration = {
   name: "ndjson_batches",
   description:

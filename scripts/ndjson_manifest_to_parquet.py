@@ -5,42 +5,70 @@ Local: python scripts/ndjson_manifest_to_parquet.py --MANIFEST_PATH m.json --OUT
 
 Manifest: ``{"fileLocations": [{"URIPrefixes": ["s3://…/a.ndjson", …]}]}`` (``URIs`` works too;
 a prefix may name a folder or a glob). The files are read once, with no schema-inference pass: the
-columns come from ``--COLUMNS`` or from a sample of the files' first lines, and every value is
-kept as its JSON text, so types that differ between files never conflict. Keys the sample missed
-are kept, as JSON, in ``_extra_fields``. Lines that are not JSON objects go to the rejected path
-with their source file. The batch replaces ``merged-parquet-{date}/``, so rerunning a manifest
-leaves one copy of every row.
+columns come from ``--COLUMNS`` or from a sample of the files' first lines. Every value is kept
+as its exact JSON text (``1.10`` stays ``1.10``, ``1e400`` stays ``1e400``, a nested object keeps
+its text as written); strings are kept decoded. Types that differ between files therefore never
+conflict. Keys the sample missed are kept, as a JSON object of texts, in ``_extra_fields``.
+
+Every non-blank line lands exactly once: as a row, or in the rejected path with its text, its
+source file and a ``_reject_reason`` (not UTF-8, not JSON, not an object, a repeated key, an
+unpaired surrogate escape). Blank lines hold no record and are counted apart.
+
+One batch per manifest: a batch is written to ``merged-parquet-{date}/batch={id}/``, where
+``{id}`` comes from the manifest's path, so two manifests of the same date both keep their rows,
+and rerunning a manifest replaces its own batch (never a second copy). The day's folder stays the
+table's partition (Athena reads the batch folders below it; Spark sees ``batch`` as a partition
+column). Each batch folder holds ``_manifest.json`` naming the manifest that wrote it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import json.decoder
+import json.scanner
 import math
 import re
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import glue_etl_common as common
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 JOB = "ndjson_manifest_to_parquet"
 TARGET_FILE_MB = 128
 EXTRA = "_extra_fields"
 PROCESSING_TS = "_processing_timestamp"
+RAW_BASE64 = "_raw_line_base64"
 PARSED = "_parsed"
+FAST = "_fast"
+EXACT = "_exact"
+MARKER = "_manifest.json"
 # The head of every file of a typical batch (200 files: 13 MB of reads), so a key that only some
 # files carry still becomes a column; beyond that, files spread over the batch.
 SAMPLE_FILES = 256
 SAMPLE_BYTES_PER_FILE = 64 * 1024
 SIZING_ROWS = 20_000
+MIN_FILE_MB = 32
+# Lines longer than this skip the JVM checks (regular expressions over one huge line) and are
+# split by the exact parser instead.
+FAST_MAX_CHARS = 100_000
 DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2}|19\d{2})[-_/.]?(\d{2})[-_/.]?(\d{2})(?!\d)")
+# Spark's parser accepts single quotes by default and caps strings at 20M characters and
+# numbers at 1,000 digits; JSON has no such limits.
+JSON_OPTIONS = {
+    "allowSingleQuotes": "false",
+    "maxStringLen": str(2**31 - 1),
+    "maxNumLen": str(2**31 - 1),
+}
 
 # --------------------------------------------------------------------------------------------
-# Manifest
+# Manifest and batch identity
 # --------------------------------------------------------------------------------------------
 
 
@@ -80,6 +108,22 @@ def resolve(uri: str, manifest_path: str) -> str:
     return manifest_path.rsplit("/", 1)[0] + "/" + uri if "/" in manifest_path else uri
 
 
+def batch_id(manifest_path: str) -> str:
+    """A folder name that stays the same for one manifest and differs between manifests.
+
+    Readable part: the manifest's file name (or its folder's, for the usual ``manifest.json``);
+    a hash of the whole path keeps two manifests with the same name apart.
+    """
+    path = manifest_path.rstrip("/")
+    parts = [p for p in re.split(r"[/:]+", path) if p]
+    stem = re.sub(r"\.json$", "", parts[-1] if parts else "manifest", flags=re.IGNORECASE)
+    if stem.lower() == "manifest" and len(parts) > 1:
+        stem = parts[-2]
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:48] or "manifest"
+    digest = hashlib.sha256(path.encode()).hexdigest()[:10]
+    return f"{readable}-{digest}"
+
+
 def batch_date(paths: Iterable[str], fallback: str | None = None) -> tuple[str, list[str]]:
     """The batch date from the file names (the latest if they differ), else from ``fallback``.
 
@@ -112,6 +156,18 @@ def date_in(text: str) -> str | None:
     return None
 
 
+def not_text(head: bytes) -> str | None:
+    """Why the first bytes of a file show it is not UTF-8 text, or None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "it is UTF-16 text (starts with a UTF-16 byte-order mark); save it as UTF-8"
+    if b"\x00" in head:
+        return (
+            "it holds NUL bytes, so it is binary or UTF-16/32 text, not NDJSON; "
+            "save it as UTF-8 text (gzip is fine with a .gz name)"
+        )
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Columns
 # --------------------------------------------------------------------------------------------
@@ -122,11 +178,10 @@ def sample_keys(lines: Iterable[str]) -> list[str]:
     keys: dict[str, None] = {}
     for line in lines:
         try:
-            obj = json.loads(line)
+            fields = split_object(line.lstrip("\ufeff"))
         except ValueError:
             continue
-        if isinstance(obj, dict):
-            keys.update(dict.fromkeys(obj))
+        keys.update(dict.fromkeys(k for k, _ in fields))
     return list(keys)
 
 
@@ -145,34 +200,253 @@ def output_names(keys: Sequence[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Exact splitting of one line (pure Python; the reference for what a value's text is)
+# --------------------------------------------------------------------------------------------
+
+
+class _ValueScanner:
+    """Python's C scanner for one JSON value, built where it runs: it cannot be pickled to
+    Spark's Python workers. parse_int/parse_float as str: numbers are only skipped over, never
+    converted (so no digit limit)."""
+
+    def __init__(self) -> None:
+        self._scan: Any = None
+
+    def get(self) -> Any:
+        if self._scan is None:
+            self._scan = json.scanner.c_make_scanner(  # type: ignore[attr-defined]
+                json.JSONDecoder(parse_int=str, parse_float=str)
+            )
+        return self._scan
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (_ValueScanner, ())
+
+
+_scanner = _ValueScanner()
+_scan_string = json.decoder.scanstring
+_space = re.compile(r"[ \t\r\n]*").match
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class RecordError(ValueError):
+    """A line that holds no usable record; the message is the reject reason."""
+
+
+def split_object(line: str) -> list[tuple[str, str | None]]:
+    """A line holding one JSON object → its (key, value text) pairs in order.
+
+    String values are decoded; any other value is its exact text from the line (numbers as
+    written, nested objects and arrays as written); ``null`` is None. Raises RecordError.
+    """
+    scan = _scanner.get()
+    end = len(line)
+    i = _space(line).end()
+    if i == end:
+        raise RecordError("blank line")
+    if line[i] != "{":
+        raise RecordError(_not_object(line, i))
+    i = _space(line, i + 1).end()
+    fields: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    if line.startswith("}", i):
+        i += 1
+    else:
+        while True:
+            if not line.startswith('"', i):
+                raise RecordError(_syntax("a quoted key", line, i))
+            key, i = _string(line, i)
+            if key in seen:
+                raise RecordError(f"repeated key {json.dumps(key)}: its value is ambiguous")
+            seen.add(key)
+            i = _space(line, i).end()
+            if not line.startswith(":", i):
+                raise RecordError(_syntax("':'", line, i))
+            i = _space(line, i + 1).end()
+            value: str | None
+            if line.startswith('"', i):
+                value, i = _string(line, i)
+            else:
+                try:
+                    _, stop = scan(line, i)
+                except StopIteration:
+                    raise RecordError(_syntax("a value", line, i)) from None
+                except json.JSONDecodeError as e:
+                    raise RecordError(f"not valid JSON: {e.msg} at character {e.pos}") from None
+                except RecursionError:
+                    raise RecordError("nested too deeply to split (about 900 levels)") from None
+                value = None if line[i:stop] == "null" else line[i:stop]
+                i = stop
+            fields.append((key, value))
+            i = _space(line, i).end()
+            if line.startswith(",", i):
+                i = _space(line, i + 1).end()
+                continue
+            if line.startswith("}", i):
+                i += 1
+                break
+            raise RecordError(_syntax("',' or '}'", line, i))
+    if _space(line, i).end() != end:
+        raise RecordError(f"not valid JSON: text after the object at character {i}")
+    return fields
+
+
+def _string(line: str, i: int) -> tuple[str, int]:
+    try:
+        text, stop = _scan_string(line, i + 1, True)
+    except json.JSONDecodeError as e:
+        raise RecordError(f"not valid JSON: {e.msg} at character {e.pos}") from None
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise RecordError(
+            f"string at character {i} holds an unpaired surrogate escape "
+            f"\\u{ord(bad.group()):04x}, which no UTF-8 text can hold"
+        )
+    return text, stop
+
+
+def _syntax(expected: str, line: str, i: int) -> str:
+    if i >= len(line):
+        return f"not valid JSON: the line ends where {expected} was expected (truncated?)"
+    return f"not valid JSON: expected {expected} at character {i}, found {line[i]!r}"
+
+
+def _not_object(line: str, i: int) -> str:
+    try:
+        value, stop = _scanner.get()(line, i)
+    except (StopIteration, ValueError, RecursionError):
+        return _syntax("'{'", line, i)
+    if _space(line, stop).end() != len(line):
+        return f"not valid JSON: text after the value at character {stop}"
+    kind = {list: "an array", str: "a string or number", bool: "true/false"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+    return f"not a JSON object: the line holds {kind}"
+
+
+def exact_entries(raw: bytes | None) -> tuple[str | None, str | None]:
+    """One line's bytes → (a JSON object of key → value text, None) or (None, reject reason).
+
+    The object's values are all JSON strings (or null), so Spark's own parser reads them back
+    unchanged.
+    """
+    if raw is None:
+        return None, None
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, f"not UTF-8 text: byte 0x{raw[e.start]:02x} at byte {e.start}"
+    try:
+        fields = split_object(line[1:] if line.startswith("\ufeff") else line)
+    except RecordError as e:
+        return None, str(e)
+    return json.dumps(dict(fields), ensure_ascii=False), None
+
+
+# --------------------------------------------------------------------------------------------
 # Pure transforms
 # --------------------------------------------------------------------------------------------
 
 
+def fast_path(value: Column, parsed: Column) -> Column:
+    """True when Spark's own parse of the line (``parsed``, key → text) is exact.
+
+    Spark renders numbers through a double (``1.10`` → ``1.1``), drops the sign of ``-0``,
+    re-writes nested values compactly, keeps the last of repeated keys, ignores text after
+    the object and reads invalid UTF-8 and unpaired surrogates as replacement characters. A
+    line is taken from Spark's parse only when none of that can apply: valid UTF-8, no
+    surrogate escape, one object whose values are flat or hold one level of compactly written
+    nesting, as many keys as the parse holds, and only numbers that a double writes back
+    exactly. Anything else goes to :func:`exact_entries`.
+    """
+    # The line with every string reduced to '"': what is left is structure and bare tokens.
+    shape_ws = F.regexp_replace(F.regexp_replace(value, r"\\.", ""), r'"[^"]*"', '"')
+    shape = F.regexp_replace(shape_ws, r"[ \t\r\n]+", "")
+    inner = shape.substr(F.lit(2), F.length(shape) - 2)
+    flat = F.regexp_replace(inner, r"[{\[][^{}\[\]]*[}\]]", "")
+    keys = (F.length(flat) - F.length(F.replace(flat, F.lit('":'), F.lit("")))) / 2
+    nested = inner.rlike(r"[{\[]")
+    tokens = F.regexp_extract_all(shape, F.lit(r'[^{}\[\]:,"]+'), 0)
+    number = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+    exact_token = F.forall(
+        tokens,
+        lambda t: (
+            t.isin("true", "false", "null")
+            | t.rlike(r"^(0|-?[1-9][0-9]*)$")
+            | (t.rlike(number) & (t.cast("double").cast("string") == t))
+        ),
+    )
+    return (
+        parsed.isNotNull()
+        & (F.length(value) <= FAST_MAX_CHARS)
+        & (F.decode(value.cast("binary"), "UTF-8") == value)
+        & ~value.rlike(r"(?i)\\ud[89a-f]")
+        & shape.startswith("{")
+        & shape.endswith("}")
+        # One object with at most one level of nesting: once its flat groups are removed, no
+        # bracket is left (a repeated-group pattern would recurse per group in Java's regex).
+        & ~flat.rlike(r"[{}\[\]]")
+        & (keys == F.size(F.array_distinct(F.map_keys(parsed))))
+        & exact_token
+        & (
+            ~nested
+            | (
+                ~shape_ws.rlike(r"[{\[][^{}\[\]]*[ \t\r\n][^{}\[\]]*[}\]]")
+                & ~value.rlike(r'\\[^"\\nrt]')
+            )
+        )
+    )
+
+
+_EXACT_SCHEMA = T.StructType(
+    [T.StructField("entries", T.StringType()), T.StructField("reason", T.StringType())]
+)
+
+
+def _exact_udf() -> object:
+    return F.udf(lambda raw: exact_entries(raw), _EXACT_SCHEMA)
+
+
 def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str) -> DataFrame:
     """``value`` (a line) and ``_source_file`` → one string column per key, ``_extra_fields``,
-    ``_source_file``, ``_processing_timestamp``, ``_raw_line`` and ``_reject_reason``.
+    ``_source_file``, ``_processing_timestamp``, and for rejects ``_raw_line``,
+    ``_raw_line_base64`` (lines that are not UTF-8) and ``_reject_reason``.
 
-    Parsing to map<string,string> keeps each value's JSON text (numbers, booleans, nested
-    objects) as a string, which is the cast-to-string the output needs, in one parse. When an
-    object repeats a key, the first value is the column's.
+    Spark's JSON parser splits the common line; lines where its text would not be exact (see
+    :func:`fast_path`) are split in Python, which only sees those lines.
     """
-    parsed = F.from_json(F.col("value"), "map<string,string>")
     names = output_names(keys)
     known = F.array(*[F.lit(k) for k in keys]) if keys else F.array().cast("array<string>")
-    extra = F.map_filter(F.col(PARSED), lambda k, _v: ~F.array_contains(known, k))
-    ok = F.col(PARSED).isNotNull()
-    return (
-        lines.where(F.trim(F.col("value")) != "")
-        .withColumn(PARSED, parsed)
-        .select(
-            *[F.col(PARSED).getItem(k).alias(names[k]) for k in keys],
-            F.when(F.size(extra) > 0, F.to_json(extra)).alias(EXTRA),
-            F.col(common.SOURCE_FILE),
-            F.lit(processing_timestamp).alias(PROCESSING_TS),
-            F.when(~ok, F.col("value")).alias(common.RAW_LINE),
-            F.when(~ok, F.lit("corrupt line: not a JSON object")).alias(common.REJECT_REASON),
+    value = F.col("value")
+    checked = (
+        lines.where(~value.rlike("^[ \t\r\n\ufeff]*$"))
+        .withColumn(PARSED, F.from_json(value, "map<string,string>", JSON_OPTIONS))
+        .withColumn(FAST, fast_path(value, F.col(PARSED)))
+        .withColumn(
+            EXACT,
+            _exact_udf()(F.when(~F.col(FAST), value.cast("binary"))),  # type: ignore[operator]
         )
+    )
+    fields = F.when(F.col(FAST), F.col(PARSED)).otherwise(
+        F.from_json(F.col(EXACT).entries, "map<string,string>", JSON_OPTIONS)
+    )
+    reason = F.when(~F.col(FAST), F.col(EXACT).reason)
+    extra = F.map_filter(F.col("_fields"), lambda k, _v: ~F.array_contains(known, k))
+    valid_utf8 = F.decode(value.cast("binary"), "UTF-8") == value
+    return checked.select(
+        "value", common.SOURCE_FILE, fields.alias("_fields"), reason.alias(common.REJECT_REASON)
+    ).select(
+        *[F.col("_fields").getItem(k).alias(names[k]) for k in keys],
+        F.when(F.size(extra) > 0, F.to_json(extra)).alias(EXTRA),
+        F.col(common.SOURCE_FILE),
+        F.lit(processing_timestamp).alias(PROCESSING_TS),
+        F.when(common.is_rejected(), F.decode(value.cast("binary"), "UTF-8")).alias(
+            common.RAW_LINE
+        ),
+        F.when(common.is_rejected() & ~valid_utf8, F.base64(value.cast("binary"))).alias(
+            RAW_BASE64
+        ),
+        F.col(common.REJECT_REASON),
     )
 
 
@@ -181,14 +455,14 @@ def plan_files(
 ) -> tuple[int, int | None]:
     """How many output files, and the most rows one may hold, for files of about the target.
 
-    The row count is estimated from the input size and the sampled line length; the cap is
-    twice the target so a wrong estimate makes files larger, not a crowd of tiny ones.
+    The row count is estimated from the input size and the sampled line length; the cap keeps
+    a file near the target even when the estimate is low.
     """
     if bytes_per_line <= 0 or parquet_bytes_per_row <= 0:
         return 1, None
     rows = input_bytes / bytes_per_line
     files = max(1, math.ceil(rows * parquet_bytes_per_row / target_bytes))
-    return files, max(1, int(2 * target_bytes / parquet_bytes_per_row))
+    return files, max(1, int(1.1 * target_bytes / parquet_bytes_per_row))
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +479,13 @@ class Batch:
 
 def locate(spark: SparkSession, manifest_path: str) -> Batch:
     """Reads the manifest and checks every listed location; all missing ones are named at once."""
-    text = common.read_text(spark, manifest_path)
+    try:
+        text = common.read_text(spark, manifest_path)
+    except UnicodeDecodeError as e:
+        raise common.JobInputError(
+            f"manifest {manifest_path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at "
+            f"byte {e.start}); write it as UTF-8 JSON"
+        ) from e
     uris = manifest_uris(text, manifest_path)
     listed = common.map_in_threads(lambda u: list_location(spark, u), uris)
     missing = [u for u, files in zip(uris, listed, strict=True) if not files]
@@ -230,20 +510,44 @@ def list_location(spark: SparkSession, uri: str) -> list[common.InputFile]:
     return files
 
 
-def sample_lines(spark: SparkSession, files: Sequence[common.InputFile]) -> list[str]:
+def read_heads(spark: SparkSession, files: Sequence[common.InputFile]) -> list[bytes]:
+    """The first bytes of every file (decompressed); files that are not text stop the run."""
+
+    def head(f: common.InputFile) -> bytes:
+        if f.size == 0:
+            return b""
+        try:
+            return common.read_head(spark, f.path, SAMPLE_BYTES_PER_FILE)
+        except Exception as e:  # noqa: BLE001 - a corrupt .gz surfaces as a JVM error
+            raise common.JobInputError(
+                f"input file {f.path} cannot be read ({str(e).splitlines()[0][:200]}); "
+                "check that it is NDJSON text, gzip only with a .gz name"
+            ) from e
+
+    heads = common.map_in_threads(head, list(files))
+    bad = [(f.path, why) for f, h in zip(files, heads, strict=True) if (why := not_text(h))]
+    if bad:
+        more = f" (and {len(bad) - 1} more file(s))" if len(bad) > 1 else ""
+        raise common.JobInputError(
+            f"input file {bad[0][0]} is not NDJSON text: {bad[0][1]}{more}; "
+            "fix or remove it from the manifest and rerun"
+        )
+    return heads
+
+
+def sample_lines(files: Sequence[common.InputFile], heads: Sequence[bytes]) -> list[str]:
     """Complete lines from the start of up to SAMPLE_FILES files spread over the batch."""
     step = max(1, len(files) // SAMPLE_FILES)
-    chosen = [f for f in files[::step] if f.size > 0][:SAMPLE_FILES]
-
-    def head(f: common.InputFile) -> list[str]:
-        data = common.read_head(spark, f.path, SAMPLE_BYTES_PER_FILE)
+    lines: list[str] = []
+    for data in list(heads)[::step][:SAMPLE_FILES]:
+        if not data:
+            continue
         text = data.decode("utf-8-sig", errors="replace")
-        lines = text.splitlines()
+        split = text.splitlines()
         # A cut-off last line would look corrupt and skew the size measure.
-        complete = lines if len(data) < SAMPLE_BYTES_PER_FILE else lines[:-1]
-        return [ln for ln in complete if ln.strip()]
-
-    return [ln for lines in common.map_in_threads(head, chosen) for ln in lines]
+        complete = split if len(data) < SAMPLE_BYTES_PER_FILE else split[:-1]
+        lines += [ln for ln in complete if ln.strip()]
+    return lines
 
 
 def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame, scratch: str) -> float:
@@ -262,6 +566,22 @@ def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame, scratch: str) 
         common.delete_path(spark, scratch)
 
 
+def shape_output(
+    spark: SparkSession, rows: DataFrame, n_files: int, parquet_bytes: float
+) -> DataFrame:
+    """About ``n_files`` output partitions, without a shuffle where possible.
+
+    Merging input partitions (``coalesce``) costs nothing but runs the whole job in that many
+    tasks, so when there are fewer files than cores, files down to MIN_FILE_MB are allowed to
+    keep every core busy; a shuffle is paid only when even that would leave most cores idle.
+    """
+    cores = spark.sparkContext.defaultParallelism
+    files = max(n_files, min(cores, int(parquet_bytes // (MIN_FILE_MB * 1024 * 1024))))
+    if files * 4 >= cores or rows.rdd.getNumPartitions() <= files:
+        return rows.coalesce(files)
+    return rows.repartition(files)
+
+
 def convert(
     spark: SparkSession,
     manifest_path: str,
@@ -273,64 +593,132 @@ def convert(
 ) -> dict[str, object]:
     started = time.monotonic()
     batch = locate(spark, manifest_path)
-    destination = common.join_path(output_path, f"merged-parquet-{batch.date}")
-    rejected_path = rejected_path or common.join_path(
-        common.default_rejected_path(output_path), f"merged-parquet-{batch.date}"
+    heads = read_heads(spark, batch.files)
+    bid = batch_id(manifest_path)
+    destination = common.join_path(output_path, f"merged-parquet-{batch.date}", f"batch={bid}")
+    rejected_path = common.join_path(
+        rejected_path or common.default_rejected_path(output_path),
+        f"merged-parquet-{batch.date}",
+        f"batch={bid}",
     )
     stamp = processing_timestamp or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # What a killed run left (staging folders, a set-aside previous batch) is repaired first;
+    # this run writes beside the batch and swaps it in only when complete.
+    recovered = common.recover(spark, destination)
+    recovered_rejects = common.recover(spark, rejected_path)
+    run_id = common.new_run_id()
+    staging = common.staging_path(destination, run_id)
+    staging_rejects = common.staging_path(rejected_path, run_id)
 
-    sample = sample_lines(spark, batch.files)
+    sample = sample_lines(batch.files, heads)
     keys = list(columns) if columns else sample_keys(sample)
     target_bytes = target_file_mb * 1024 * 1024
     total_bytes = sum(f.size for f in batch.files)
-    n_files, rows_per_file = 1, None
+    n_files, rows_per_file, parquet_bytes = 1, None, 0.0
     if sample:
         step = max(1, len(sample) // SIZING_ROWS)
         sample_df = spark.createDataFrame(
             [(ln, "sample") for ln in sample[::step]],
             f"value string, {common.SOURCE_FILE} string",
         )
-        n_files, rows_per_file = plan_files(
-            total_bytes,
-            sum(len(ln.encode()) + 1 for ln in sample) / len(sample),
-            parquet_bytes_per_row(
-                spark,
-                parse_lines(sample_df, keys, stamp),
-                common.join_path(output_path, f"_sizing-{uuid.uuid4().hex}"),
-            ),
-            target_bytes,
+        bytes_per_line = sum(len(ln.encode()) + 1 for ln in sample) / len(sample)
+        per_row = parquet_bytes_per_row(
+            spark,
+            parse_lines(sample_df, keys, stamp).where(~common.is_rejected()),
+            common.join_path(staging, "_sizing"),
         )
+        n_files, rows_per_file = plan_files(total_bytes, bytes_per_line, per_row, target_bytes)
+        parquet_bytes = total_bytes / bytes_per_line * per_row
 
     lines = spark.read.text([f.path for f in batch.files]).select(
         "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
     )
     # Informational only (not part of the reconciliation): lines that hold no record.
     observed_lines, line_obs = common.observe_counts(
-        lines, "lines", blank=F.trim(F.col("value")) == ""
+        lines, "lines", blank=F.col("value").rlike("^[ \t\r\n\ufeff]*$")
     )
-    rows = parse_lines(observed_lines, keys, stamp)
-    tally = common.Tally(
-        rows.repartition(n_files),
-        "ndjson",
-        lambda good: good.drop(common.RAW_LINE, common.REJECT_REASON),
+    rows = shape_output(spark, parse_lines(observed_lines, keys, stamp), n_files, parquet_bytes)
+    # Counted on the rows the write consumes (after any shuffle), so retried tasks count once;
+    # the files that hold rejects are noted so only they are read again to write the rejects.
+    seen = Observation("ndjson")
+    counted = rows.observe(
+        seen,
+        F.count(F.lit(1)).alias("rows"),
+        F.count(F.col(common.REJECT_REASON)).alias("rejected"),
+        F.to_json(F.collect_set(F.when(common.is_rejected(), F.col(common.SOURCE_FILE)))).alias(
+            "files"
+        ),
     )
-    writer = tally.good.write.mode("overwrite").option("compression", "snappy")
+    good, written = common.observe_counts(
+        counted.where(~common.is_rejected()).drop(
+            common.RAW_LINE, RAW_BASE64, common.REJECT_REASON
+        ),
+        "ndjson_written",
+    )
+    writer = good.write.mode("overwrite").option("compression", "snappy")
     if rows_per_file:
         writer = writer.option("maxRecordsPerFile", rows_per_file)
-    writer.parquet(destination)
+    writer.parquet(staging)
+    write_marker(spark, staging, manifest_path, batch)
+    metrics = seen.get
+    rejected = int(metrics["rejected"])
+    if rejected:
+        reject_files = sorted(uri_to_path(spark, u) for u in json.loads(metrics["files"]))
+        rejects = spark.read.text(reject_files).select(
+            "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
+        )
+        rejected = common.write_rejected(
+            parse_lines(rejects, keys, stamp).where(common.is_rejected()), staging_rejects
+        )
+    # Rows first, then their rejects: a kill between the two leaves the new rows complete and
+    # the previous rejects, both readable; the next run of the manifest replaces both.
+    common.publish(spark, staging, destination)
+    if rejected:
+        common.publish(spark, staging_rejects, rejected_path)
+    else:
+        common.delete_path(spark, rejected_path)
     return {
-        **tally.finish(spark, rows.where(common.is_rejected()), rejected_path),
+        "read": int(metrics["rows"]),
+        "written": int(written.get["rows"]),
+        "rejected": rejected,
         "blank_lines": int(line_obs.get["blank"]),
         "files": len(batch.files),
         "input_bytes": total_bytes,
         "columns": len(keys),
         "date": batch.date,
         "dates": batch.dates,
-        "output_files": n_files,
+        "batch": bid,
+        "output_files": sum(
+            f.path.endswith(".parquet") for f in common.list_files(spark, destination)
+        ),
         "output": destination,
         "rejected_path": rejected_path,
+        "recovered": {k: recovered[k] + recovered_rejects[k] for k in ("restored", "removed")},
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def write_marker(spark: SparkSession, folder: str, manifest_path: str, batch: Batch) -> None:
+    """``_manifest.json`` in the batch folder: which manifest wrote it (hidden from readers)."""
+    doc = {"manifest": manifest_path, "date": batch.date, "files": len(batch.files)}
+    write_text(spark, folder.rstrip("/") + "/" + MARKER, json.dumps(doc))
+
+
+def uri_to_path(spark: SparkSession, uri: str) -> str:
+    """A ``_metadata.file_path`` URI (percent-encoded) as the path Spark reads."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    return str(jvm.org.apache.hadoop.fs.Path(jvm.java.net.URI(uri)).toString())
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    out = fs.create(hpath, True)
+    try:
+        out.write(bytearray(text.encode()))
+    finally:
+        out.close()
 
 
 # --------------------------------------------------------------------------------------------
