@@ -598,9 +598,9 @@ def read_csv(
                 columnNameOfCorruptRecord=CORRUPT,
                 maxColumns=max(MIN_MAX_COLUMNS, 2 * len(columns) + 1),
                 **options,
-            )
+            ).withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
         )
-    return union_all(frames).withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
+    return union_all(frames)
 
 
 def union_all(frames: Iterable[DataFrame]) -> DataFrame:
