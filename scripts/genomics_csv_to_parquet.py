@@ -3,11 +3,17 @@
 Glue:  --INPUT_PATH s3://bucket/csv/*.csv --OUTPUT_PATH s3://bucket/output/ [--REJECTED_PATH …]
 Local: python scripts/genomics_csv_to_parquet.py --INPUT_PATH data/*.csv --OUTPUT_PATH out/
 
-Input contract: CSV (RFC 4180 quoting, LF or CRLF) with a header row. The chromosome and position
-columns are found by name among the usual spellings; every other column is carried through as a
-string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet`` with ``position`` as a long,
-rows sorted by position within each file. A rerun replaces the chromosomes it writes (dynamic
-partition overwrite), so a retry never duplicates rows.
+Input contract: UTF-8 CSV (RFC 4180 quoting, line breaks inside quotes, LF or CRLF) with a header
+row. The chromosome and position columns are found by name among the usual spellings; every other
+column is carried through as a string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet``
+with ``position`` as a long; rows that cannot be written go to the rejected path with a reason.
+
+One pass over the input: the counts and the rejected rows are gathered while the Parquet is
+written. Rows are not sorted within files: a file holds one Parquet row group (files and row
+groups are both about 128 MB), so a sort would buy no row-group pruning for position ranges.
+A run writes into a hidden staging folder and then swaps in only the chromosomes it wrote
+(``publish_partitions``); the next run first undoes what a killed run left, so a retry never
+duplicates rows.
 """
 
 from __future__ import annotations
@@ -82,7 +88,8 @@ def position_value(position_text: str) -> Column:
 def reject_reason(
     chromosome: Column, position_text: Column, position: Column, malformed: Column
 ) -> Column:
-    """Why a row cannot be written, or null; ``position`` is :func:`position_value`."""
+    """Why a row cannot be written, or null; ``position`` is :func:`position_value`, null for a
+    position that is not a whole number from 0 to 2^63-1."""
     unsigned = F.substring(position_text, 2, 1 << 30)
     return (
         F.when(malformed.isNotNull(), F.lit("malformed row: wrong number of columns"))
@@ -95,7 +102,7 @@ def reject_reason(
         )
         .when(
             _digits_only(F.when(position_text.startswith("+"), unsigned).otherwise(position_text)),
-            F.concat(F.lit("position out of range (over 2^63-1): "), position_text),
+            F.concat(F.lit("position out of range: "), position_text),
         )
         .otherwise(F.concat(F.lit("non-numeric position: "), position_text))
     )
@@ -199,19 +206,19 @@ def read_layout(
     return normalise(raw, layout.chromosome, layout.position, layout.carried)
 
 
-def writes_directly(spark: SparkSession, plan: common.CsvPlan) -> bool:
+def writes_directly(spark: SparkSession, files: Sequence[common.InputFile]) -> bool:
     """Whether the read tasks should write the Parquet themselves, without a shuffle.
 
     A shuffle costs a serialised copy of every row; it earns it only when the read tasks are
     too few to keep every core busy, or so many that each would write a small file per
     chromosome. A file is one read task (files are not split, see ``common.read_csv``) and
-    small files are packed into tasks of ``spark.sql.files.maxPartitionBytes``.
+    smaller files are packed into tasks of ``spark.sql.files.maxPartitionBytes``.
     """
     cores = spark.sparkContext.defaultParallelism
     split = int(spark.conf.get("spark.sql.files.maxPartitionBytes", "134217728").rstrip("b"))
-    tasks = max(1, math.ceil(plan.total_bytes / split))
-    tasks = max(tasks, sum(len(paths) for paths in plan.groups.values() if len(paths) == 1))
-    return cores <= min(plan.files, tasks) and tasks <= 2 * cores
+    large = sum(1 for f in files if f.size >= split)
+    tasks = large + math.ceil(sum(f.size for f in files if f.size < split) / split)
+    return cores <= tasks <= 2 * cores
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +236,11 @@ def convert(
     """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts."""
     started = time.monotonic()
     rejected_path = rejected_path or common.default_rejected_path(output_path)
-    plan = common.plan_csv(spark, common.list_input(spark, input_path))
+    # A killed earlier run may have left a partition swapped out or staging folders behind.
+    common.recover(spark, output_path)
+    common.recover(spark, rejected_path)
+    files = common.list_input(spark, input_path)
+    plan = common.plan_csv(spark, files)
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
     if not plan.groups:
         common.delete_path(spark, rejected_path)
@@ -239,7 +250,7 @@ def convert(
         read_layout(spark, layout_of(columns, paths[0]), paths, plan)
         for columns, paths in plan.groups.items()
     )
-    direct = writes_directly(spark, plan)
+    direct = writes_directly(spark, files)
     if not direct:
         salt = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
         rows = spread(rows, salt)
@@ -257,18 +268,22 @@ def convert(
     )
     # Files open at once per task: with one per chromosome the writer needs no sort of its rows.
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", str(MAX_OPEN_FILES))
+    run_id = common.new_run_id()
+    staging = common.staging_path(output_path, run_id)
     (
         run.good.write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
         .option("compression", "snappy")
         # CSV text is larger than its Parquet, so this caps files at about the target size.
         .option("maxRecordsPerFile", max(1000, int(target_file_bytes / plan.bytes_per_line)))
         .partitionBy("chromosome")
-        .parquet(output_path)
+        .parquet(staging)
     )
+    tally = run.finish(spark, rejected_path, run_id)
+    # Only the chromosomes this run wrote are replaced, each by a swap of folders.
+    common.publish_partitions(spark, staging, output_path)
     return {
         **counts,
-        **run.finish(spark, rejected_path),
+        **tally,
         "layouts": len(plan.groups),
         "shuffle": not direct,
         "output": output_path,

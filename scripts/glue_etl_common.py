@@ -280,9 +280,10 @@ class OnePass:
             prepare(observed.where(~is_rejected())), name + "_written"
         )
 
-    def finish(self, spark: SparkSession, path: str) -> dict[str, int]:
-        """read / written / rejected, after writing the rejected rows to ``path`` (JSON lines;
-        stale rejects of an earlier run are cleared when there are none)."""
+    def finish(self, spark: SparkSession, path: str, run_id: str) -> dict[str, int]:
+        """read / written / rejected, after replacing ``path`` with the rejected rows (JSON
+        lines, staged then published; stale rejects of an earlier run are cleared when there are
+        none)."""
         seen = self._all.get
         rejects = json.loads(seen["rejects"] or "[]")
         if len(rejects) != int(seen["rejected"]):
@@ -291,7 +292,11 @@ class OnePass:
             )
         if rejects:
             lines = [(json.dumps(r, ensure_ascii=False),) for r in rejects]
-            written = write_rejected(spark.createDataFrame(lines, "value string"), path, text=True)
+            staging = staging_path(path, run_id)
+            written = write_rejected(
+                spark.createDataFrame(lines, "value string"), staging, text=True
+            )
+            publish(spark, staging, path)
         else:
             delete_path(spark, path)
             written = 0
