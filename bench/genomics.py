@@ -133,7 +133,8 @@ def run_duckdb(src: str, out: str) -> None:
 
 
 def parquet_rows(folder: Path) -> int:
-    found = duckdb.sql(f"SELECT count(*) FROM read_parquet('{folder}/**/*.parquet')").fetchone()
+    con = duckdb.connect()
+    found = con.execute(f"SELECT count(*) FROM read_parquet('{folder}/**/*.parquet')").fetchone()
     return int(found[0]) if found else 0
 
 
