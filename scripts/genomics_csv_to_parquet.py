@@ -3,11 +3,17 @@
 Glue:  --INPUT_PATH s3://bucket/csv/*.csv --OUTPUT_PATH s3://bucket/output/ [--REJECTED_PATH …]
 Local: python scripts/genomics_csv_to_parquet.py --INPUT_PATH data/*.csv --OUTPUT_PATH out/
 
-Input contract: CSV (RFC 4180 quoting, LF or CRLF) with a header row. The chromosome and position
-columns are found by name among the usual spellings; every other column is carried through as a
-string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet`` with ``position`` as a long,
-rows sorted by position within each file. A rerun replaces the chromosomes it writes (dynamic
-partition overwrite), so a retry never duplicates rows.
+Input contract: UTF-8 CSV (RFC 4180 quoting, line breaks inside quotes, LF or CRLF) with a header
+row. The chromosome and position columns are found by name among the usual spellings; every other
+column is carried through as a string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet``
+with ``position`` as a long; rows that cannot be written go to the rejected path with a reason.
+
+One pass over the input: the counts and the rejected rows are gathered while the Parquet is
+written. Rows are not sorted within files: a file holds one Parquet row group (files and row
+groups are both about 128 MB), so a sort would buy no row-group pruning for position ranges.
+A run writes into a hidden staging folder and then swaps in only the chromosomes it wrote
+(``publish_partitions``); the next run first undoes what a killed run left, so a retry never
+duplicates rows.
 """
 
 from __future__ import annotations
@@ -28,65 +34,108 @@ POSITION_NAMES = ("position", "pos", "bp", "start", "base_pair_location")
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 # Rough number of chromosomes a human data set spreads over; only used to size the salt.
 TYPICAL_CHROMOSOMES = 24
+# Parquet files a write task keeps open; past it Spark sorts the task's remaining rows.
+MAX_OPEN_FILES = 200
 
 # --------------------------------------------------------------------------------------------
 # Pure transforms
 # --------------------------------------------------------------------------------------------
 
 
+def _digits_only(text: Column) -> Column:
+    return (F.length(text) > 0) & (F.translate(text, "0123456789", "") == "")
+
+
 def normalise_chromosome(raw: Column) -> Column:
     """``chr1``/``01``/``1`` → ``1``; ``x``/``chrX`` → ``X``; ``M``/``MT``/``chrM`` → ``MT``.
 
-    Anything else (unplaced or alternate contigs such as ``chrUn_gl000220`` or ``GL000192.1``) is
-    kept as given, trimmed, so each contig stays its own partition. Empty becomes null.
+    Prefixes ``chr``, ``chrom`` and ``chromosome`` (any case, then an optional ``_`` or ``-``)
+    are dropped. Anything else (unplaced or alternate contigs such as ``chrUn_gl000220`` or
+    ``GL000192.1``) is kept as given, trimmed, so each contig stays its own partition. Empty
+    becomes null. Plain string functions: regular expressions here cost several times the CSV
+    parsing.
     """
     value = F.trim(raw)
-    bare = F.regexp_replace(value, r"(?i)^(chromosome|chrom|chr)[_-]?", "")
+    lower = F.lower(value)
+    named = (
+        F.when(lower.startswith("chromosome"), F.substring(value, 11, 1 << 30))
+        .when(lower.startswith("chrom"), F.substring(value, 6, 1 << 30))
+        .when(lower.startswith("chr"), F.substring(value, 4, 1 << 30))
+        .otherwise(value)
+    )
+    bare = F.when(named.startswith("_") | named.startswith("-"), F.substring(named, 2, 1 << 30))
+    bare = bare.otherwise(named)
     upper = F.upper(bare)
+    number = F.when(_digits_only(bare) & (F.length(bare) <= 18), bare.cast("long"))
     return (
         F.when(value.isNull() | (value == ""), F.lit(None).cast("string"))
-        .when(bare.rlike(r"^0*[1-9][0-9]*$"), F.regexp_replace(bare, r"^0+", ""))
+        .when(number > 0, number.cast("string"))
         .when(upper.isin("X", "Y"), upper)
         .when(upper.isin("M", "MT"), F.lit("MT"))
         .otherwise(value)
     )
 
 
-def reject_reason(chromosome: Column, position_text: Column, malformed: Column) -> Column:
-    """``position_text`` is the trimmed position."""
+def position_value(position_text: str) -> Column:
+    """The position as a long from the trimmed text in column ``position_text``: a whole number,
+    leading zeros and a ``+`` allowed; null when it is not one or does not fit in 64 bits."""
+    text = F.col(position_text)
+    digits = F.when(text.startswith("+"), F.substring(text, 2, 1 << 30)).otherwise(text)
+    # try_cast: null on overflow whatever spark.sql.ansi.enabled says.
+    return F.when(_digits_only(digits), F.expr(f"try_cast(`{position_text}` AS BIGINT)"))
+
+
+def reject_reason(
+    chromosome: Column, position_text: Column, position: Column, malformed: Column
+) -> Column:
+    """Why a row cannot be written, or null; ``position`` is :func:`position_value`, null for a
+    position that is not a whole number from 0 to 2^63-1."""
+    unsigned = F.substring(position_text, 2, 1 << 30)
     return (
         F.when(malformed.isNotNull(), F.lit("malformed row: wrong number of columns"))
         .when(chromosome.isNull(), F.lit("missing chromosome"))
         .when(position_text.isNull() | (position_text == ""), F.lit("missing position"))
+        .when(position.isNotNull(), F.lit(None).cast("string"))
         .when(
-            ~position_text.rlike(r"^[0-9]{1,18}$"),
-            F.concat(F.lit("non-numeric position: "), position_text),
+            position_text.startswith("-") & _digits_only(unsigned),
+            F.concat(F.lit("negative position: "), position_text),
         )
+        .when(
+            _digits_only(F.when(position_text.startswith("+"), unsigned).otherwise(position_text)),
+            F.concat(F.lit("position out of range: "), position_text),
+        )
+        .otherwise(F.concat(F.lit("non-numeric position: "), position_text))
     )
 
 
 POSITION_TEXT = "__position_text"
+POSITION_VALUE = "__position"
 
 
 def normalise(
     df: DataFrame, chromosome_col: str, position_col: str, carried: Sequence[str]
 ) -> DataFrame:
-    """Rows of one CSV layout → ``chromosome, position, <carried…>, _source_file, _raw_line,
-    _reject_reason``; ``_reject_reason`` is null for good rows."""
-    # Two projections, so the regex work is done once per row and then referenced by name
-    # (inlined into the reason and the position it ran several times: about 6x slower).
+    """Rows of one CSV layout → ``chromosome, position, <carried…>, __position_text,
+    _source_file, _raw_line, _reject_reason``; ``_reject_reason`` is null for good rows."""
+    # Projections in steps, so each value is computed once per row and then referenced by name.
     named = df.select(
         normalise_chromosome(F.col(chromosome_col)).alias("chromosome"),
         F.trim(F.col(position_col)).alias(POSITION_TEXT),
         *[F.col(c) for c in carried],
         F.col(common.SOURCE_FILE),
         F.col(common.CORRUPT).alias(common.RAW_LINE),
+    ).withColumn(POSITION_VALUE, position_value(POSITION_TEXT))
+    reason = reject_reason(
+        F.col("chromosome"),
+        F.col(POSITION_TEXT),
+        F.col(POSITION_VALUE),
+        F.col(common.RAW_LINE),
     )
-    reason = reject_reason(F.col("chromosome"), F.col(POSITION_TEXT), F.col(common.RAW_LINE))
     return named.select(
         "chromosome",
-        F.when(reason.isNull(), F.col(POSITION_TEXT).cast("long")).alias("position"),
+        F.when(reason.isNull(), F.col(POSITION_VALUE)).alias("position"),
         *[F.col(c) for c in carried],
+        POSITION_TEXT,
         common.SOURCE_FILE,
         common.RAW_LINE,
         reason.alias(common.REJECT_REASON),
@@ -150,9 +199,26 @@ def layout_of(columns: tuple[str, ...], path: str) -> Layout:
     return Layout(columns, chromosome, position, carried)
 
 
-def read_layout(spark: SparkSession, layout: Layout, paths: list[str]) -> DataFrame:
-    raw = common.read_csv(spark, layout.columns, paths)
+def read_layout(
+    spark: SparkSession, layout: Layout, paths: list[str], plan: common.CsvPlan
+) -> DataFrame:
+    raw = common.read_csv(spark, layout.columns, paths, plan.line_seps)
     return normalise(raw, layout.chromosome, layout.position, layout.carried)
+
+
+def writes_directly(spark: SparkSession, files: Sequence[common.InputFile]) -> bool:
+    """Whether the read tasks should write the Parquet themselves, without a shuffle.
+
+    A shuffle costs a serialised copy of every row; it earns it only when the read tasks are
+    too few to keep every core busy, or so many that each would write a small file per
+    chromosome. A file is one read task (files are not split, see ``common.read_csv``) and
+    smaller files are packed into tasks of ``spark.sql.files.maxPartitionBytes``.
+    """
+    cores = spark.sparkContext.defaultParallelism
+    split = int(spark.conf.get("spark.sql.files.maxPartitionBytes", "134217728").rstrip("b"))
+    large = sum(1 for f in files if f.size >= split)
+    tasks = large + math.ceil(sum(f.size for f in files if f.size < split) / split)
+    return cores <= tasks <= 2 * cores
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,37 +236,56 @@ def convert(
     """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts."""
     started = time.monotonic()
     rejected_path = rejected_path or common.default_rejected_path(output_path)
-    plan = common.plan_csv(spark, common.list_input(spark, input_path))
+    # A killed earlier run may have left a partition swapped out or staging folders behind.
+    common.recover(spark, output_path)
+    common.recover(spark, rejected_path)
+    files = common.list_input(spark, input_path)
+    plan = common.plan_csv(spark, files)
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
     if not plan.groups:
         common.delete_path(spark, rejected_path)
         return {**counts, "seconds": round(time.monotonic() - started, 1)}
 
     rows = common.union_all(
-        read_layout(spark, layout_of(columns, paths[0]), paths)
+        read_layout(spark, layout_of(columns, paths[0]), paths, plan)
         for columns, paths in plan.groups.items()
     )
-
-    salt_buckets = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
-    tally = common.Tally(
-        spread(rows, salt_buckets),
-        "genomics",
-        lambda good: good.drop(common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON),
+    direct = writes_directly(spark, files)
+    if not direct:
+        salt = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
+        rows = spread(rows, salt)
+    rejected = F.struct(
+        *[F.col(c) for c in rows.columns if c not in ("position", POSITION_TEXT)],
+        F.col(POSITION_TEXT).alias("position"),
     )
+    run = common.OnePass(
+        rows,
+        "genomics",
+        rejected,
+        lambda good: good.drop(
+            POSITION_TEXT, common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON
+        ),
+    )
+    # Files open at once per task: with one per chromosome the writer needs no sort of its rows.
+    spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", str(MAX_OPEN_FILES))
+    run_id = common.new_run_id()
+    staging = common.staging_path(output_path, run_id)
     (
-        tally.good.sortWithinPartitions("chromosome", "position")
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
+        run.good.write.mode("overwrite")
         .option("compression", "snappy")
         # CSV text is larger than its Parquet, so this caps files at about the target size.
         .option("maxRecordsPerFile", max(1000, int(target_file_bytes / plan.bytes_per_line)))
         .partitionBy("chromosome")
-        .parquet(output_path)
+        .parquet(staging)
     )
+    tally = run.finish(spark, rejected_path, run_id)
+    # Only the chromosomes this run wrote are replaced, each by a swap of folders.
+    common.publish_partitions(spark, staging, output_path)
     return {
         **counts,
-        **tally.finish(spark, rows.where(common.is_rejected()), rejected_path),
+        **tally,
         "layouts": len(plan.groups),
+        "shuffle": not direct,
         "output": output_path,
         "rejected_path": rejected_path,
         "seconds": round(time.monotonic() - started, 1),

@@ -3,6 +3,9 @@ way a user does."""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
 import os
 import socket
@@ -10,8 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +110,61 @@ def moto_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------------------------
+# Independent reference for CSV input: Python's csv module, to check that every input row lands
+# exactly once in a job's output or its rejected rows.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One data record of a CSV file as Python's csv module reads it."""
+
+    file: str
+    header: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    @property
+    def well_formed(self) -> bool:
+        return len(self.fields) == len(self.header)
+
+    def value(self, column: str) -> str | None:
+        """The field under ``column`` (first match, case-insensitive), None if the row is short."""
+        i = [h.strip().lower() for h in self.header].index(column.lower())
+        return self.fields[i] if i < len(self.fields) else None
+
+
+def reference_records(files: Iterable[Path]) -> list[CsvRecord]:
+    """The data records of CSV files (UTF-8, ``.gz`` decompressed, a byte-order mark skipped,
+    invalid bytes as U+FFFD): the first non-empty record is the header, empty lines are not
+    records."""
+    out: list[CsvRecord] = []
+    csv.field_size_limit(2**31 - 1)  # fields of several MB are part of what is checked
+    for path in files:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        records = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        if records:
+            header = tuple(records[0])
+            out += [CsvRecord(path.name, header, tuple(r)) for r in records[1:]]
+    return out
+
+
+def parse_csv_line(text: str) -> tuple[str, ...]:
+    """The fields of one record's raw text (a rejected row's ``_raw_line``)."""
+    return tuple(next(csv.reader(io.StringIO(text, newline="")), []))
+
+
+def assert_each_once(expected: Iterable[Hashable], got: Iterable[Hashable], what: str) -> None:
+    """``got`` holds exactly the items of ``expected``, each as many times: nothing lost, nothing
+    invented, nothing duplicated. The message shows a few of each difference."""
+    want, have = Counter(expected), Counter(got)
+    lost, extra = want - have, have - want
+    assert not lost and not extra, (
+        f"{what}: {sum(lost.values())} missing, e.g. {list(lost)[:5]}; "
+        f"{sum(extra.values())} unexpected or duplicated, e.g. {list(extra)[:5]}"
+    )
