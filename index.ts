@@ -4,20 +4,19 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { EtlPipeline } from "./components/pipeline";
-import { StackSettings, jobDpus, rawStackConfig, validateStackConfig } from "./lib/config";
+import { EtlPipeline, PipelineStart } from "./components/pipeline";
+import { StackSettings, jobDpus, validateStackConfig } from "./lib/config";
 import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
 
 const config = new pulumi.Config();
-const settings: StackSettings = validateStackConfig({
-  ...rawStackConfig((key) => {
-    const [namespace, name] = key.split(":") as [string, string];
-    return new pulumi.Config(namespace).get(name);
-  }),
-  jdbcPasswordSet: config.getSecret("jdbcPassword") !== undefined,
-});
+// The whole stack config, not key by key, so that a key the program does not know (a typo) fails
+// instead of being dropped in silence.
+const settings: StackSettings = validateStackConfig(
+  pulumi.runtime.allConfig(),
+  `Pulumi.${pulumi.getStack()}.yaml`,
+);
 
 const scriptsDir = path.join(__dirname, "scripts");
 /** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
@@ -42,6 +41,11 @@ function base(pipeline: PipelineName) {
 
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
 const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
+/** A scheduled trigger when the stack file gives the pipeline a `schedule`, else on demand. */
+function scheduledOrOnDemand(p: PipelineName): PipelineStart {
+  const schedule = settings.pipelines[p].schedule;
+  return schedule ? { kind: "schedule", schedule } : { kind: "onDemand" };
+}
 
 // 4.1: CSV files landing under csv/ start a run through EventBridge and a workflow, in batches of
 // two files or after five minutes. A run converts every file under csv/ and overwrites the
@@ -66,7 +70,7 @@ if (enabled("genomics")) {
   });
 }
 
-// 4.2: one object per row of the user_info_large catalog table, on demand.
+// One object per row of the user_info_large catalog table, on demand or on its own schedule.
 if (enabled("splitter")) {
   deployed.splitter = new EtlPipeline("splitter", {
     ...base("splitter"),
@@ -80,6 +84,7 @@ if (enabled("splitter")) {
     tables: PIPELINE_TABLES.splitter,
     // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
     bookmarks: false,
+    start: scheduledOrOnDemand("splitter"),
   });
 }
 
@@ -151,7 +156,8 @@ if (enabled("tagging")) {
         ]
       : [],
     crawlers: [{ name: "tagged", bucket: "processed", prefixes: ["tagged/"] }],
-    start: sales ? { kind: "external" } : { kind: "onDemand" },
+    // With sales, the nightly workflow runs it (config refuses a schedule of its own then).
+    start: sales ? { kind: "external" } : scheduledOrOnDemand("tagging"),
   });
 }
 

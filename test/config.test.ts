@@ -1,6 +1,28 @@
 import { expect } from "chai";
-import { ConfigValidationError, RawStackConfig, validateStackConfig } from "../lib/config";
+import {
+  ConfigValidationError,
+  StackConfigValues,
+  StackSettings,
+  validateStackConfig,
+} from "../lib/config";
 import { JobArgumentsError, validateJobArguments } from "../lib/arguments";
+
+/** Stack config values by short name (`region` is `aws:region`, the rest `glue-etl:<name>`). */
+type RawStackConfig = Readonly<Record<string, unknown>>;
+
+/** The flat strings Pulumi hands the program: text as written, lists and maps as JSON. */
+function flat(raw: RawStackConfig): StackConfigValues {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[k === "region" ? "aws:region" : `glue-etl:${k}`] =
+      typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+const validate = (raw: RawStackConfig): StackSettings =>
+  validateStackConfig(flat(raw), "Pulumi.test.yaml");
 
 const good: RawStackConfig = {
   region: "eu-west-1",
@@ -20,7 +42,7 @@ const good: RawStackConfig = {
 
 function problemsOf(raw: RawStackConfig): string[] {
   try {
-    validateStackConfig(raw);
+    validate(raw);
   } catch (e) {
     expect(e).to.be.instanceOf(ConfigValidationError);
     return (e as ConfigValidationError).message
@@ -38,7 +60,7 @@ const withSizing = (s: Record<string, unknown>): RawStackConfig => ({
 
 describe("stack config validation", () => {
   it("accepts the dev sizing and fills pipeline defaults", () => {
-    const s = validateStackConfig(good);
+    const s = validate(good);
     expect(s.sizing).to.deep.equal(good.sizing);
     expect(s.tags).to.deep.equal({
       environment: "dev",
@@ -54,18 +76,18 @@ describe("stack config validation", () => {
   });
 
   it("applies per-pipeline overrides over the stack sizing, key by key", () => {
-    const s = validateStackConfig({
+    const s = validate({
       ...good,
       pipelines: {
-        manifest: { workerType: "G.2X", numberOfWorkers: 10, schedule: "cron(0 2 * * ? *)" },
+        splitter: { workerType: "G.2X", numberOfWorkers: 10, schedule: "cron(0  2 * * ? *)" },
       },
     });
-    expect(s.pipelines.manifest.sizing).to.deep.equal({
+    expect(s.pipelines.splitter.sizing).to.deep.equal({
       ...(good.sizing as object),
       workerType: "G.2X",
       numberOfWorkers: 10,
     });
-    expect(s.pipelines.manifest.schedule).to.equal("cron(0 2 * * ? *)");
+    expect(s.pipelines.splitter.schedule).to.equal("cron(0 2 * * ? *)");
     expect(s.pipelines.genomics.sizing.workerType).to.equal("G.1X");
   });
 
@@ -128,7 +150,7 @@ describe("stack config validation", () => {
       "a pipeline override that makes an inherited FLEX invalid",
       { ...good, pipelines: { genomics: { workerType: "R.2X" } } },
       [
-        'glue-etl:pipelines.genomics.executionClass: got "FLEX with R.2X"; allowed: FLEX only with worker types G.1X, G.2X; use STANDARD for R.2X',
+        'glue-etl:pipelines.genomics.workerType: got "R.2X"; allowed: G.1X or G.2X while executionClass is FLEX (from glue-etl:sizing); or set executionClass: STANDARD here too',
       ],
     ],
     [
@@ -140,14 +162,14 @@ describe("stack config validation", () => {
       "misspelt sizing key",
       withSizing({ numberOfWorker: 3 }),
       [
-        "glue-etl:sizing.numberOfWorker: got 3; allowed: no such key; known keys: workerType, numberOfWorkers, maxConcurrentRuns, timeoutMinutes, maxRetries, executionClass",
+        "glue-etl:sizing.numberOfWorker: got 3; allowed: no such key; did you mean glue-etl:sizing.numberOfWorkers? known keys: workerType, numberOfWorkers, maxConcurrentRuns, timeoutMinutes, maxRetries, executionClass",
       ],
     ],
     [
       "unknown pipeline",
       { ...good, pipelines: { genomic: { numberOfWorkers: 4 } } },
       [
-        'glue-etl:pipelines.genomic: got "genomic"; allowed: a pipeline of this program: genomics, splitter, manifest, sales, tagging',
+        'glue-etl:pipelines.genomic: got {"numberOfWorkers":4}; allowed: no such pipeline; did you mean glue-etl:pipelines.genomics? pipelines of this program: genomics, splitter, manifest, sales, tagging',
       ],
     ],
     [
@@ -240,7 +262,7 @@ describe("stack config validation", () => {
       "glue-etl:sizing.numberOfWorkers",
       "glue-etl:sizing.timeoutMinutes",
     ]);
-    expect(() => validateStackConfig({})).to.throw(ConfigValidationError, /problems/);
+    expect(() => validate({})).to.throw(ConfigValidationError, /^Pulumi\.test\.yaml: .*problems/);
   });
 });
 
