@@ -282,6 +282,8 @@ const NAMESPACE = {
     .optional(),
 };
 const Namespace = z.strictObject(NAMESPACE);
+/** Every key of the `glue-etl` namespace; Pulumi.yaml declares the simple ones with types. */
+export const NAMESPACE_KEYS = Object.keys(NAMESPACE) as readonly string[];
 type NamespaceKey = keyof typeof NAMESPACE;
 const Region = text(REGION_RE, "an AWS region code such as eu-west-1");
 

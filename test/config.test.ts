@@ -1,11 +1,17 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
+import YAML from "yaml";
 import {
   ConfigValidationError,
+  DEFAULT_TEMP_EXPIRATION_DAYS,
+  NAMESPACE_KEYS,
   StackConfigValues,
   StackSettings,
   validateStackConfig,
 } from "../lib/config";
 import { JobArgumentsError, validateJobArguments } from "../lib/arguments";
+import { REPO_ROOT, loadStackConfig, projectConfigDefaults } from "../tools/offline";
 
 /** Stack config values by short name (`region` is `aws:region`, the rest `glue-etl:<name>`). */
 type RawStackConfig = Readonly<Record<string, unknown>>;
@@ -295,5 +301,55 @@ describe("job argument validation", () => {
       '"INPUT_PATH": an argument name must start with "--" then a letter, e.g. --INPUT_PATH',
       '--OUTPUT_PATH: unknown placeholder {output} in "{output}/x/"; allowed: {raw}, {processed}, {scripts}, {temp}, {database}',
     ]);
+  });
+});
+
+describe("Pulumi.yaml's typed config declarations", () => {
+  type Declaration = { type?: string; description?: string; default?: unknown; value?: unknown };
+  const declared = (
+    YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+      config: Record<string, Declaration>;
+    }
+  ).config;
+  const typed = Object.entries(declared).filter(([, d]) => d.type !== undefined);
+
+  it("declare only keys the program knows, each with a type Pulumi checks and a description", () => {
+    expect(typed.map(([k]) => k).sort()).to.deep.equal(
+      ["alertEmails", "costCenter", "environment", "owner", "tempExpirationDays"].sort(),
+    );
+    for (const [key, d] of typed) {
+      expect(NAMESPACE_KEYS, key).to.include(key);
+      expect(["string", "integer", "boolean", "array"], key).to.include(d.type);
+      expect(d.description, key).to.be.a("string").and.not.equal("");
+    }
+  });
+
+  it("require (no default) exactly the keys the program requires, and default like the code", () => {
+    const required = typed.filter(([, d]) => !("default" in d)).map(([k]) => k);
+    expect(required.sort()).to.deep.equal(["costCenter", "environment", "owner"]);
+    const requiredOnly = { ...good, tempExpirationDays: undefined, alertEmails: undefined };
+    expect(() => validate(requiredOnly)).to.not.throw();
+    for (const key of required) {
+      expect(() => validate({ ...requiredOnly, [key]: undefined }), key).to.throw(
+        ConfigValidationError,
+        `glue-etl:${key}: got nothing (missing)`,
+      );
+    }
+    expect(declared.tempExpirationDays!.default).to.equal(DEFAULT_TEMP_EXPIRATION_DAYS);
+    expect(declared.alertEmails!.default).to.deep.equal([]);
+  });
+
+  it("reach the program offline as the CLI passes them: defaults under the stack file's values", () => {
+    expect(projectConfigDefaults()).to.deep.include({
+      "glue-etl:tempExpirationDays": 7,
+      "glue-etl:alertEmails": [],
+    });
+    // dev sets 3 days itself; the default applies only where the stack file says nothing.
+    expect(loadStackConfig("dev").config["glue-etl:tempExpirationDays"]).to.equal("3");
+    const s = validateStackConfig(
+      { ...flat(good), "glue-etl:tempExpirationDays": "7", "glue-etl:alertEmails": "[]" },
+      "Pulumi.test.yaml",
+    );
+    expect([s.tempExpirationDays, s.alertEmails]).to.deep.equal([7, []]);
   });
 });
