@@ -353,3 +353,24 @@ describe("Pulumi.yaml's typed config declarations", () => {
     expect([s.tempExpirationDays, s.alertEmails]).to.deep.equal([7, []]);
   });
 });
+
+describe("the README's example error", () => {
+  it("is what the program says", () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const example = [...readme.matchAll(/```\nerror: (Pulumi\.dev\.yaml: [\s\S]*?)\n```/g)]
+      .map((m) => m[1]!)
+      .find((m) => m.includes("glue-etl:alertEmail:"))!;
+    const { alertEmails, ...rest } = good;
+    expect(() =>
+      validateStackConfig(
+        flat({
+          ...rest,
+          alertEmail: ["ops@example.com"],
+          pipelines: { genomics: { schedule: "cron(0 4 * * ? *)" } },
+        }),
+        "Pulumi.dev.yaml",
+      ),
+    ).to.throw(ConfigValidationError, example);
+    expect(alertEmails).to.be.an("array");
+  });
+});
