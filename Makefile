@@ -56,11 +56,18 @@ test-ts: node_modules/.installed $(VENV)/.installed
 test-py: $(VENV)/.installed .java-ok
 	$(VENV)/bin/pytest -q
 
-## Benchmarks (figures, not tests): genomics vs DuckDB, NDJSON manifest, splitter to local S3
+## Benchmarks (figures, not tests): every bench/*.py, then one table of all harness results.
+## Benches built on bench/harness.py append their rows to BENCH_RESULTS; BENCH_ARGS=--quick
+## smoke-runs them.
+BENCH_RESULTS := bench/out/results.jsonl
 bench: $(VENV)/.installed .java-ok
-	$(PY) bench/genomics_vs_duckdb.py
-	$(PY) bench/ndjson_manifest.py
-	$(PY) bench/splitter_moto.py
+	@mkdir -p bench/out && rm -f $(BENCH_RESULTS)
+	@set -e; for b in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do \
+	  echo "== $$b"; \
+	  if grep -qE '^(import|from) harness' $$b; then \
+	    $(PY) $$b --results $(BENCH_RESULTS) $(BENCH_ARGS); else $(PY) $$b; fi; \
+	done
+	$(PY) bench/harness.py --table $(BENCH_RESULTS)
 
 format: node_modules/.installed $(VENV)/.installed
 	npx prettier --write .

@@ -14,10 +14,12 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -134,13 +136,18 @@ def local_spark(app_name: str, master: str | None = None) -> SparkSession:
     """A SparkSession for runs outside Glue, set up like the Glue 5.0 runtime where it matters."""
     # Python workers must run the interpreter that has this project's packages (boto3).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
+    builder = (
         SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[*]"))
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
     )
+    if _debug_log_file:
+        # Spark's own console logging (task failures print Java stack traces) goes to the debug
+        # log instead of stderr; the JVM reads this only when it starts.
+        options = f"-Dlog4j2.configurationFile={_spark_log_config(_debug_log_file)}"
+        builder = builder.config("spark.driver.extraJavaOptions", options)
+    spark = builder.getOrCreate()
     # Functions of this module run on executors; they need it on their path like --extra-py-files.
     spark.sparkContext.addPyFile(os.path.abspath(__file__))
     return spark
@@ -174,12 +181,27 @@ def start_job(app_name: str, args: Mapping[str, str | None]) -> JobRun:
 
 
 def run_main(main: Any) -> None:
-    """Entry point wrapper: input errors end the run with their message and exit code 2."""
+    """Entry point of every job: any failure ends with one ``error: ...`` line on stderr.
+
+    Input errors exit 2 with their message; known environment failures (missing paths and
+    buckets, unreachable endpoints, credentials, bad encodings, bad JSON) get a line naming the
+    resource and what to do (see :func:`explain_failure`); anything else names its type and the
+    debug log. The full Python and Java traceback goes to that debug log, never to stderr.
+    """
+    job = os.path.splitext(os.path.basename(sys.argv[0] or "job"))[0] or "job"
+    where = start_debug_log(job)
     try:
         main(sys.argv)
-    except JobInputError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from e
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    except BaseException as e:  # noqa: BLE001 - the one place that turns failures into a line
+        debug_log.error("run failed:\n%s", _traceback_text(e))
+        message, code = explain_failure(e, where)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        raise SystemExit(code) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,3 +474,409 @@ def finish_rejected(spark: SparkSession, rejected: DataFrame, path: str, expecte
         delete_path(spark, path)
         return 0
     return write_rejected(rejected, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic outputs: write to a hidden staging folder, then swap it in by renames
+# --------------------------------------------------------------------------------------------
+#
+# A reader of a destination sees the previous complete output or the new complete output. The
+# job writes into ``<parent>/_staging.<name>.<run>/`` (hidden: Spark, Athena and crawlers skip
+# names starting with ``_``), then :func:`publish` swaps it in:
+#
+#   1. rename ``dest`` -> ``<parent>/_previous.<name>.<run>``   (old output kept aside, complete)
+#   2. rename staging -> ``dest``                              (new output in place)
+#   3. delete ``_previous.<name>.<run>``
+#
+# A kill before 1 leaves the old output; between 1 and 2 ``dest`` is missing but its complete
+# ``_previous`` sibling is there, and :func:`recover` (the first thing the next run does) renames
+# it back; after 2 the new output is in place and recovery only deletes leftovers. Renames are
+# atomic on local disks and HDFS. On S3 a rename is a copy then a delete, file by file: during
+# that window a reader of ``dest`` can see it empty or partly copied, and a kill inside it can
+# leave ``dest`` incomplete. See docs/outputs.md. One run per destination at a time: recovery
+# removes every staging folder of its destination.
+
+STAGING_PREFIX = "_staging."
+PREVIOUS_PREFIX = "_previous."
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough for one destination: UTC time plus random hex."""
+    import uuid
+
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _split(path: str) -> tuple[str, str]:
+    """(parent, name) of a folder path, with or without a trailing slash."""
+    trimmed = path.rstrip("/")
+    parent, _, name = trimmed.rpartition("/")
+    if not name or not parent or parent.endswith((":", ":/")):
+        raise JobInputError(
+            f"output path {path!r} must be a folder below a parent folder (not a bucket root)"
+        )
+    return parent, name
+
+
+def staging_path(dest: str, run_id: str) -> str:
+    """Where a run writes before :func:`publish`: ``<parent>/_staging.<name>.<run>/``, hidden."""
+    if not run_id or any(c in run_id for c in "./ "):
+        raise ValueError(f"run id {run_id!r} must be non-empty, without '.', '/' or spaces")
+    parent, name = _split(dest)
+    return join_path(parent, f"{STAGING_PREFIX}{_hide(name)}.{run_id}")
+
+
+def _previous_path(dest: str, run_id: str) -> str:
+    parent, name = _split(dest)
+    return join_path(parent, f"{PREVIOUS_PREFIX}{_hide(name)}.{run_id}")
+
+
+def _hide(name: str) -> str:
+    # Spark's partition discovery reads "_" folders whose name has "=" (they might be partitions),
+    # so a partition's staging and previous folders carry its name with "=" escaped.
+    return name.replace("%", "%25").replace("=", "%3D")
+
+
+# Every change to storage goes through these two, so tests can interrupt a publish at any step.
+def _rename(spark: SparkSession, src: str, dst: str) -> None:
+    fs, hsrc = _jvm_path(spark, src)
+    _, hdst = _jvm_path(spark, dst)
+    fs.mkdirs(hdst.getParent())
+    if not fs.rename(hsrc, hdst):
+        raise OSError(f"could not rename {src} to {dst}")
+
+
+def _delete(spark: SparkSession, path: str) -> None:
+    delete_path(spark, path)
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    fs, hpath = _jvm_path(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def _run_of(staging: str) -> str:
+    name = _split(staging)[1]
+    if not name.startswith(STAGING_PREFIX):
+        raise ValueError(f"{staging!r} is not a staging folder from staging_path()")
+    return name.rsplit(".", 1)[1]
+
+
+def publish(spark: SparkSession, staging: str, dest: str) -> None:
+    """Replace the whole folder ``dest`` with ``staging`` (see the section comment for the steps).
+
+    ``staging`` must come from :func:`staging_path` for this ``dest``; it is gone afterwards.
+    """
+    run_id = _run_of(staging)
+    previous = _previous_path(dest, run_id)
+    had_old = _exists(spark, dest)
+    if had_old:
+        _rename(spark, dest, previous)
+    _rename(spark, staging, dest)
+    if had_old:
+        _delete(spark, previous)
+
+
+def _children(spark: SparkSession, path: str) -> list[Any]:
+    fs, hpath = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        return []
+    return list(fs.listStatus(hpath))
+
+
+def _leaf_partitions(spark: SparkSession, root: str, rel: str = "") -> list[str]:
+    """Relative paths (``a=1/b=2``) of the deepest ``key=value`` folders below ``root``."""
+    found: list[str] = []
+    for st in _children(spark, join_path(root, rel) if rel else root):
+        name = st.getPath().getName()
+        if not st.isDirectory() or name.startswith(("_", ".")) or "=" not in name:
+            continue
+        sub = f"{rel}/{name}" if rel else name
+        deeper = _leaf_partitions(spark, root, sub)
+        found += deeper or [sub]
+    return found
+
+
+def publish_partitions(spark: SparkSession, staging: str, dest: str) -> list[str]:
+    """Replace, in the ``key=value/`` partitioned ``dest``, only the partitions ``staging`` holds.
+
+    Each partition is swapped like :func:`publish` (its ``_previous``/``_staging`` siblings live
+    beside it), so a reader sees each partition old or new; partitions not in ``staging`` stay
+    untouched. Returns the partitions replaced. ``staging`` is gone afterwards.
+    """
+    run_id = _run_of(staging)
+    parts = _leaf_partitions(spark, staging)
+    for rel in parts:
+        target = join_path(dest, rel)
+        part_staging = staging_path(target, run_id)
+        # Move the partition beside its target first: the swap itself is then the same as publish.
+        _rename(spark, join_path(staging, rel), part_staging)
+        publish(spark, part_staging, target)
+    _delete(spark, staging)
+    return parts
+
+
+def _latest(statuses: list[Any]) -> Any:
+    return max(statuses, key=lambda st: (st.getModificationTime(), st.getPath().getName()))
+
+
+def _recover_folder(spark: SparkSession, dest: str, done: dict[str, list[str]]) -> None:
+    parent, name = _split(dest)
+    staged: list[Any] = []
+    previous: list[Any] = []
+    for st in _children(spark, parent):
+        child = st.getPath().getName()
+        # Exact name match: "_staging.sales.v2.<run>" belongs to "sales.v2", not to "sales".
+        if _hidden_of(child, STAGING_PREFIX) == name:
+            staged.append(st)
+        elif _hidden_of(child, PREVIOUS_PREFIX) == name:
+            previous.append(st)
+    if previous and not _exists(spark, dest):
+        keep = _latest(previous)
+        _rename(spark, keep.getPath().toString(), dest)
+        done["restored"].append(dest.rstrip("/"))
+        previous.remove(keep)
+    for st in staged + previous:
+        _delete(spark, st.getPath().toString())
+        done["removed"].append(st.getPath().toString())
+
+
+def _hidden_of(child: str, prefix: str) -> str | None:
+    """The folder name a ``<prefix><name>.<run>`` entry stands for, else None."""
+    from urllib.parse import unquote
+
+    if not child.startswith(prefix) or "." not in child[len(prefix) :]:
+        return None
+    return unquote(child[len(prefix) :].rsplit(".", 1)[0])
+
+
+def _hidden_partitions(spark: SparkSession, folder: str, rel: str = "") -> set[str]:
+    """Partition paths named by ``_staging.``/``_previous.`` folders anywhere below ``folder``."""
+    found: set[str] = set()
+    for st in _children(spark, join_path(folder, rel) if rel else folder):
+        name = st.getPath().getName()
+        if not st.isDirectory():
+            continue
+        for prefix in (STAGING_PREFIX, PREVIOUS_PREFIX):
+            part = _hidden_of(name, prefix)
+            if part:
+                found.add(f"{rel}/{part}" if rel else part)
+        if "=" in name and not name.startswith(("_", ".")):
+            found |= _hidden_partitions(spark, folder, f"{rel}/{name}" if rel else name)
+    return found
+
+
+def recover(spark: SparkSession, dest: str) -> dict[str, list[str]]:
+    """Undo what a killed run left at ``dest``; call it before writing.
+
+    A folder (``dest`` or one of its partitions) that is missing while a ``_previous`` copy sits
+    beside it gets that copy back; every leftover ``_staging.*``/``_previous.*`` of ``dest`` and
+    of its partitions is deleted. Returns ``{"restored": [...], "removed": [...]}``.
+    """
+    done: dict[str, list[str]] = {"restored": [], "removed": []}
+    _recover_folder(spark, dest, done)
+    if _exists(spark, dest):
+        for rel in sorted(_hidden_partitions(spark, dest)):
+            _recover_folder(spark, join_path(dest, rel), done)
+    return done
+
+
+# --------------------------------------------------------------------------------------------
+# Failures for people: one line on stderr, the details in a debug log
+# --------------------------------------------------------------------------------------------
+
+debug_log = logging.getLogger("glue_etl.debug")
+_debug_log_file: str | None = None
+
+
+def start_debug_log(job: str) -> str:
+    """Send tracebacks (and py4j's and, locally, Spark's logs) to a debug log; says where.
+
+    Locally a file in the system temp folder named after the job and run; on Glue, stdout, which
+    Glue sends to the job's CloudWatch output log.
+    """
+    global _debug_log_file
+    import tempfile
+
+    handler: logging.Handler
+    if glue_available():
+        handler, where = logging.StreamHandler(sys.stdout), "the job run's CloudWatch output log"
+    else:
+        where = os.path.join(tempfile.gettempdir(), f"glue-etl-{job}-{new_run_id()}.log")
+        handler, _debug_log_file = logging.FileHandler(where, encoding="utf-8"), where
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("glue_etl.debug", "py4j"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO if name == "py4j" else logging.DEBUG)
+    return where
+
+
+def _spark_log_config(log_file: str) -> str:
+    """A log4j2 configuration writing WARN and above to ``log_file`` and nothing to the console."""
+    path = log_file + ".log4j2.properties"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(
+            "\n".join(
+                [
+                    "rootLogger.level = warn",
+                    "rootLogger.appenderRef.file.ref = file",
+                    "appender.file.type = File",
+                    "appender.file.name = file",
+                    f"appender.file.fileName = {log_file}",
+                    "appender.file.append = true",
+                    "appender.file.layout.type = PatternLayout",
+                    "appender.file.layout.pattern = %d{ISO8601} %p %c: %m%n%ex",
+                    "",
+                ]
+            )
+        )
+    return "file:" + path
+
+
+@contextmanager
+def about(resource: str) -> Iterator[None]:
+    """Name the file or resource being handled in any error raised inside (e.g. a manifest)."""
+    try:
+        yield
+    except Exception as e:
+        e.add_note(resource)
+        raise
+
+
+def _safe_str(e: BaseException) -> str:
+    # A Py4JJavaError asks the JVM for its text, which fails once the JVM is gone.
+    try:
+        return str(e)
+    except Exception:  # noqa: BLE001
+        return type(e).__name__
+
+
+def _traceback_text(e: BaseException) -> str:
+    import traceback
+
+    try:
+        return "".join(traceback.format_exception(e))
+    except Exception:  # noqa: BLE001
+        return "".join(traceback.format_tb(e.__traceback__)) + _safe_str(e)
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = e
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+_JAVA_ERROR = re.compile(r"^(?:Caused by: |: )?((?:[a-z_$][\w$]*\.)+[A-Z][\w$]*): ?(.*)$", re.M)
+_S3_PATH = re.compile(r"\bs3a?://[^\s'\",;)]+")
+
+
+def _first_line(text: str) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def explain_failure(e: BaseException, where: str = "the debug log") -> tuple[str, int]:
+    """One line for a failure (what failed, on what, what to do) and the exit code.
+
+    2 when the user's input or arguments must change, 1 for the environment or an unknown
+    failure. Recognises Python, botocore, Spark and Java (through py4j) exceptions by type and
+    text, anywhere in the chain of causes.
+    """
+    chain = _chain(e)
+    text = "\n".join(f"{type(x).__name__}: {_safe_str(x)}" for x in chain)
+    notes = [n for x in chain for n in getattr(x, "__notes__", [])]
+    named = f"{notes[-1]}: " if notes else ""
+
+    def first(pattern: str) -> str | None:
+        m = re.search(pattern, text)
+        return m.group(1).rstrip(".") if m else None
+
+    for x in chain:
+        if isinstance(x, JobInputError):
+            return str(x), 2
+        if isinstance(x, UnicodeDecodeError):
+            return (
+                f"{named or 'input: '}not valid {x.encoding} text (byte {x.start}: {x.reason}); "
+                f"save it as {x.encoding}",
+                2,
+            )
+        if isinstance(x, json.JSONDecodeError):
+            return (
+                f"{named or 'input: '}not valid JSON ({x.msg} at line {x.lineno} column "
+                f"{x.colno}); fix the file",
+                2,
+            )
+        if isinstance(x, FileNotFoundError) and x.filename:
+            return f"{named}file not found: {x.filename}; check the path arguments", 2
+        if isinstance(x, MemoryError):
+            return "out of memory; use a larger worker type or more workers", 1
+    code = _error_code(chain)
+    s3 = _S3_PATH.search(text)
+    if code == "NoSuchBucket" or "NoSuchBucket" in text or "UnknownStoreException" in text:
+        bucket = _bucket_of(chain) or first(r"[Bb]ucket[^a-z0-9]{1,3}([a-z0-9][a-z0-9.\-]+)")
+        return (
+            f"{named}S3 bucket {bucket or '(in the path arguments)'} does not exist; check the "
+            "bucket name in the path arguments and the region",
+            2,
+        )
+    if re.search(
+        r"NoCredentialsError|Unable to locate credentials|NoAuthWithAWSException|"
+        r"Unable to load AWS credentials",
+        text,
+    ):
+        return (
+            f"{named}no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (on Glue: check the job's IAM role)",
+            1,
+        )
+    if code in ("AccessDenied", "AccessDeniedException", "403") or "AccessDeniedException" in text:
+        target = s3.group(0) if s3 else "the resource"
+        return f"{named}access denied to {target}; give the job's IAM role access to it", 1
+    endpoint = first(r"Could not connect to the endpoint URL: \"?([^\"\s]+)")
+    if endpoint:
+        return f"{named}cannot reach {endpoint}; check the endpoint URL, region and network", 1
+    host = first(r"UnknownHostException: ([^\s:]+)")
+    if host:
+        return f"{named}cannot resolve host {host}; check the endpoint or bucket name and DNS", 1
+    if re.search(r"ConnectException|Connection refused|ConnectionRefusedError", text):
+        target = first(r"to ([\w.\-]+:\d+) failed") or first(r"\(('?[\w.\-]+'?, \d+)\)")
+        return (
+            f"{named}connection refused{' by ' + target if target else ''}; check that the "
+            "endpoint is running and reachable",
+            1,
+        )
+    missing = (
+        first(r"Path does not exist: (\S+)")
+        or first(r"FileNotFoundException: (?:File )?(\S+?)(?: does not exist|$)")
+        or first(r"No such file or directory: (\S+)")
+    )
+    if missing:
+        return f"{named}path not found: {missing}; check the path arguments", 2
+    if "OutOfMemoryError" in text:
+        return "out of memory; use a larger worker type or more workers", 1
+    kind, msg = type(e).__name__, _first_line(_safe_str(e))
+    java = _JAVA_ERROR.search(_safe_str(e)) if kind == "Py4JJavaError" else None
+    if java:
+        kind, msg = java.group(1), _first_line(java.group(2))
+    return f"{named}unexpected failure: {kind}: {msg}; details in {where}", 1
+
+
+def _error_code(chain: Sequence[BaseException]) -> str | None:
+    for x in chain:
+        response = getattr(x, "response", None)
+        if isinstance(response, dict):
+            return str(response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+def _bucket_of(chain: Sequence[BaseException]) -> str | None:
+    for x in chain:
+        response = getattr(x, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("BucketName"):
+            return str(response["Error"]["BucketName"])
+    return None
