@@ -13,9 +13,15 @@ import { TriggerAction, Workflow, chain } from "./components/triggers";
 const config = new pulumi.Config();
 // The whole stack config, not key by key, so that a key the program does not know (a typo) fails
 // instead of being dropped in silence.
+const allConfig = pulumi.runtime.allConfig();
+// Not in the SDK's typings, but how the SDK itself tells secret config apart; without it every
+// key counts as secret, so that no error message can show a secret's value.
+const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean })
+  .isConfigSecret;
 const settings: StackSettings = validateStackConfig(
-  pulumi.runtime.allConfig(),
+  allConfig,
   `Pulumi.${pulumi.getStack()}.yaml`,
+  Object.keys(allConfig).filter((key) => isSecret?.(key) ?? true),
 );
 
 const scriptsDir = path.join(__dirname, "scripts");

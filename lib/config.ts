@@ -369,15 +369,24 @@ export function didYouMean(key: string, siblings: readonly string[]): string | u
 
 // --- Collecting every problem before giving up. ---
 
+/** What a problem shows instead of a secret's value. */
+export const MASKED = "[secret]";
+
 class Collector {
   readonly problems: ConfigProblem[] = [];
   private readonly seen = new Set<string>();
+
+  constructor(private readonly secretKeys: readonly string[]) {}
 
   add(key: string, value: unknown, allowed: string): void {
     // One problem per key: a value that breaks two checks is reported once.
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.problems.push({ key, value, allowed });
+    // A secret under a misspelt key is still a secret: its value never reaches a message.
+    const secret = this.secretKeys.some(
+      (s) => key === s || key.startsWith(`${s}.`) || key.startsWith(`${s}[`),
+    );
+    this.problems.push({ key, value: secret && value !== undefined ? MASKED : value, allowed });
   }
 
   unknownKey(key: string, value: unknown, siblings: readonly string[], pipeline = false) {
@@ -448,11 +457,15 @@ function flexProblem(
 
 /**
  * Turns the stack's configuration into settings, or throws one ConfigValidationError naming every
- * bad key of `file`, the value given and what is allowed. Keys of other namespaces (`aws:`,
- * `pulumi:`) belong to their providers; only `aws:region` is read here.
+ * bad key of `file`, the value given (`[secret]` for the `secretKeys`) and what is allowed. Keys
+ * of other namespaces (`aws:`, `pulumi:`) belong to their providers; only `aws:region` is read.
  */
-export function validateStackConfig(values: StackConfigValues, file: string): StackSettings {
-  const c = new Collector();
+export function validateStackConfig(
+  values: StackConfigValues,
+  file: string,
+  secretKeys: readonly string[] = [],
+): StackSettings {
+  const c = new Collector(secretKeys);
   const raw: Record<string, unknown> = {};
   const known = Object.keys(NAMESPACE);
   for (const [fullKey, value] of Object.entries(values)) {

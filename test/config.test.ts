@@ -374,3 +374,19 @@ describe("the README's example error", () => {
     expect(alertEmails).to.be.an("array");
   });
 });
+
+describe("secrets in config problems", () => {
+  it("never show a secret's value, even under a misspelt key", () => {
+    const values = { ...flat(good), "glue-etl:jdbcPasword": "hunter2-plaintext" };
+    let message = "";
+    try {
+      validateStackConfig(values, "Pulumi.test.yaml", ["glue-etl:jdbcPasword"]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.include(
+      'glue-etl:jdbcPasword: got "[secret]"; allowed: no such key; did you mean glue-etl:jdbcPassword?',
+    );
+    expect(message).to.not.include("hunter2");
+  });
+});

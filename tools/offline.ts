@@ -432,5 +432,5 @@ export async function runStackOffline(
   });
   // The program accepted this exact config; the same pure function gives the tools its settings,
   // so no tool reads or validates the stack file on its own.
-  return { ...run, settings: validateStackConfig(config, path.basename(file)) };
+  return { ...run, settings: validateStackConfig(config, path.basename(file), base.secretKeys) };
 }
