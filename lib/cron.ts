@@ -192,6 +192,18 @@ function matchingDays(cron: Cron, from: number, to: number): number {
  * ignored (the schedule is taken to be active), so `cron(0 2 * * ? 2030)` counts as daily.
  */
 export function runsPerMonth(expr: string): number {
+  let runs = RUNS_PER_MONTH.get(expr);
+  if (runs === undefined) {
+    runs = countRunsPerMonth(expr);
+    RUNS_PER_MONTH.set(expr, runs);
+  }
+  return runs;
+}
+
+// A preview costs the same few schedules many times; the count is pure, so it is kept.
+const RUNS_PER_MONTH = new Map<string, number>();
+
+function countRunsPerMonth(expr: string): number {
   const parts = fieldsOf(expr);
   checkGlueRules(expr, parts);
   parse(expr, parts);
