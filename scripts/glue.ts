@@ -1,7 +1,8 @@
 /**
  * The job-run CLI: `npm run glue -- <command>`. See scripts/glue/cli.ts and `--help`.
  */
-import { main, processIo } from "./glue/cli";
+import { main } from "./glue/cli";
+import { processIo } from "./glue/terminal";
 
 // The project supports Node 20 (package.json engines); the SDK's notice about future releases
 // would print on every command.

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigValidationError } from "../lib/config";
 import { MINIMUM_BILLED_SECONDS, PRICE_PER_DPU_HOUR } from "../lib/pricing";
+import { table } from "../lib/table";
 import {
   OfflineProgramError,
   OfflineRun,
@@ -63,10 +64,11 @@ export function renderTree(run: OfflineRun): string {
     });
   };
   walk(undefined, "");
-  const width = Math.max(...rows.map(([t]) => t.length)) + 2;
-  const lines = [`     ${"Type".padEnd(width)}Name`];
-  for (const [t, n] of rows) lines.push(` +   ${t.padEnd(width)}${n}`);
-  return lines.join("\n");
+  return table(
+    [{ header: " " }, { header: "Type" }, { header: "Name" }],
+    rows.map(([t, n]) => ["+", t, n]),
+    { indent: 1 },
+  );
 }
 
 export function renderSummary(run: OfflineRun): string {
@@ -79,8 +81,10 @@ export function renderSummary(run: OfflineRun): string {
     "Resources:",
     `    + ${run.resources.length + 1} to create (${custom} AWS resources, ${components} components, 1 stack)`,
   ];
-  for (const [t, n] of [...byType.entries()].sort())
-    lines.push(`      ${String(n).padStart(3)}  ${t}`);
+  const counts = [...byType.entries()].sort().map(([t, n]) => [String(n), t]);
+  lines.push(
+    table([{ header: "", align: "right" }, { header: "" }], counts, { indent: 6, head: false }),
+  );
   return lines.join("\n");
 }
 
@@ -109,13 +113,16 @@ export function renderCapacity(run: OfflineRun): string {
     String(j.maxRetries),
     String(j.maxConcurrentRuns),
   ]);
-  return ["Glue capacity:", ...table(header, rows)].join("\n");
+  return ["Glue capacity:", ...indented(header, rows)].join("\n");
 }
 
-function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => ("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).trimEnd();
-  return [fmt(header), ...rows.map(fmt)];
+/** A table nested under its heading line. */
+function indented(header: string[], rows: string[][]): string[] {
+  return table(
+    header.map((h) => ({ header: h })),
+    rows,
+    { indent: 2 },
+  ).split("\n");
 }
 
 export function renderCost(cost: StackCost): string {
@@ -134,7 +141,7 @@ export function renderCost(cost: StackCost): string {
   return [
     `Estimated cost (per DPU-hour: STANDARD $${PRICE_PER_DPU_HOUR.STANDARD}, FLEX $${PRICE_PER_DPU_HOUR.FLEX};` +
       ` ${MINIMUM_BILLED_SECONDS / 60}-minute minimum; at full capacity, auto-scaling may use less):`,
-    ...table(
+    ...indented(
       [
         "Glue job",
         "DPU",

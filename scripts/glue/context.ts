@@ -6,7 +6,7 @@ export interface Io {
   out(line: string): void;
   /** Progress, warnings and errors. */
   err(line: string): void;
-  /** Rewrites the current stderr line (live status); only called when stderrIsTTY. */
+  /** Rewrites the live status line on stderr ("" clears it); only called when stderrIsTTY. */
   status(line: string): void;
   readonly stderrIsTTY: boolean;
   readonly stdinIsTTY: boolean;

@@ -1,33 +1,4 @@
-/** Output for people: aligned tables, short durations, money and UTC timestamps. */
-
-export interface Column {
-  readonly header: string;
-  /** Numbers read best right-aligned. */
-  readonly align?: "left" | "right";
-  /** Longer cells are cut with an ellipsis. */
-  readonly maxWidth?: number;
-}
-
-function clip(text: string, max: number | undefined): string {
-  if (max === undefined || text.length <= max) return text;
-  return `${text.slice(0, Math.max(max - 1, 0))}…`;
-}
-
-/** Columns separated by two spaces, padded to the widest cell; no trailing spaces. */
-export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
-  const cells = rows.map((r) =>
-    columns.map((c, i) => clip((r[i] ?? "").replace(/\s+/g, " "), c.maxWidth)),
-  );
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)));
-  const line = (r: readonly string[]) =>
-    r
-      .map((cell, i) =>
-        columns[i].align === "right" ? cell.padStart(widths[i]) : cell.padEnd(widths[i]),
-      )
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join("\n");
-}
+/** Output for people: short durations, money and UTC timestamps (tables: lib/table.ts). */
 
 /** 59s, 2m03s, 1h05m. */
 export function duration(seconds: number): string {

@@ -2,16 +2,15 @@
 import {
   GetJobCommand,
   GetJobRunCommand,
-  GetJobRunsCommand,
   Job,
   JobRun,
   StartJobRunCommand,
+  paginateGetJobRuns,
 } from "@aws-sdk/client-glue";
 import { PipelineName } from "../../lib/jobs";
-import { errorName, explainAwsError, isTransient } from "./aws";
+import { errorName, explainAwsError } from "./aws";
 import type { Context } from "./context";
 import { CliError, EXIT } from "./errors";
-import { withBackoff } from "./retry";
 import { JobTarget, unknownJobHints } from "./resolve";
 
 export async function getJob(ctx: Context, target: JobTarget): Promise<Job> {
@@ -83,33 +82,14 @@ export async function startRun(
   }
 }
 
-/**
- * One poll of a run. Keeps trying through a blip that outlasted the SDK's own retries: losing a
- * long watch to one failed request would leave the user with nothing.
- */
+/** One poll of a run; the SDK retries throttling, 5xx and network blips. */
 export async function pollRun(ctx: Context, jobName: string, runId: string): Promise<JobRun> {
   try {
-    return await withBackoff(
-      async () => {
-        const res = await ctx.aws.glue.send(
-          new GetJobRunCommand({ JobName: jobName, RunId: runId }),
-          { abortSignal: ctx.signal },
-        );
-        if (!res.JobRun) throw new CliError(`Glue returned no run ${runId}`, EXIT.AWS);
-        return res.JobRun;
-      },
-      {
-        attempts: 6,
-        baseMs: 1000,
-        maxMs: 30_000,
-        retryable: (e) => !ctx.signal.aborted && isTransient(e),
-        sleep: ctx.sleep,
-        onRetry: (e, attempt, delay) =>
-          ctx.io.err(
-            `warning: polling run ${runId} failed (${errorName(e) ?? "error"}); retry ${attempt} in ${(delay / 1000).toFixed(1)}s`,
-          ),
-      },
-    );
+    const res = await ctx.aws.glue.send(new GetJobRunCommand({ JobName: jobName, RunId: runId }), {
+      abortSignal: ctx.signal,
+    });
+    if (!res.JobRun) throw new CliError(`Glue returned no run ${runId}`, EXIT.AWS);
+    return res.JobRun;
   } catch (e) {
     if (errorName(e) === "EntityNotFoundException") {
       throw new CliError(`job ${jobName} has no run ${runId}`, EXIT.AWS, [
@@ -120,27 +100,23 @@ export async function pollRun(ctx: Context, jobName: string, runId: string): Pro
   }
 }
 
-/** Up to `limit` runs of the job, newest first as Glue returns them. */
+/** Up to `limit` runs of the job, in the order Glue returns them. */
 export async function listRuns(ctx: Context, jobName: string, limit: number): Promise<JobRun[]> {
   const runs: JobRun[] = [];
-  let token: string | undefined;
   try {
-    do {
-      const res = await ctx.aws.glue.send(
-        new GetJobRunsCommand({
-          JobName: jobName,
-          MaxResults: Math.min(200, limit - runs.length),
-          ...(token ? { NextToken: token } : {}),
-        }),
-        { abortSignal: ctx.signal },
-      );
-      runs.push(...(res.JobRuns ?? []));
-      token = res.NextToken;
-    } while (token && runs.length < limit);
+    const pages = paginateGetJobRuns(
+      { client: ctx.aws.glue, pageSize: Math.min(200, limit) },
+      { JobName: jobName },
+      { abortSignal: ctx.signal },
+    );
+    for await (const page of pages) {
+      runs.push(...(page.JobRuns ?? []));
+      if (runs.length >= limit) break;
+    }
   } catch (e) {
     throw await explainAwsError(e, `listing the runs of job ${jobName}`, ctx.aws);
   }
-  return runs;
+  return runs.slice(0, limit);
 }
 
 /** The command that stops a run, for users who want to after the CLI let go of it. */

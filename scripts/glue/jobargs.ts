@@ -3,8 +3,10 @@
  * lib/jobs.ts: before any AWS call for the keys, and against the job's DefaultArguments for what
  * is required.
  */
+import { distance } from "fastest-levenshtein";
 import { MANAGED_ARGUMENTS, RESERVED_ARGUMENTS } from "../../lib/arguments";
 import { JOBS, JobArgumentSpec, PipelineName } from "../../lib/jobs";
+import { table } from "../../lib/table";
 import { UsageError } from "./errors";
 
 /** Glue options a user may set for one run (the stack sets the job's default). */
@@ -54,34 +56,23 @@ function expected(pipeline: PipelineName): Record<string, JobArgumentSpec> {
 
 /** Lines listing a job's arguments, for errors and help. */
 export function describeArguments(pipeline: PipelineName): string[] {
-  const entries = Object.entries(expected(pipeline));
-  const width = Math.max(...entries.map(([k]) => k.length));
-  return entries.map(([key, spec]) => {
-    const example = spec.example ? ` (e.g. ${spec.example})` : "";
-    return `  ${key.padEnd(width)}  ${spec.required ? "required" : "optional"}  ${spec.description}${example}`;
-  });
+  const rows = Object.entries(expected(pipeline)).map(([key, spec]) => [
+    key,
+    spec.required ? "required" : "optional",
+    `${spec.description}${spec.example ? ` (e.g. ${spec.example})` : ""}`,
+  ]);
+  return table([{ header: "ARGUMENT" }, { header: "" }, { header: "DESCRIPTION" }], rows, {
+    indent: 2,
+    head: false,
+  }).split("\n");
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.length];
-}
-
-/** The closest candidate when it is plausibly a typo of `input`. */
+/** The closest candidate when it is plausibly a typo of `input` (Levenshtein distance). */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
   const lower = input.toLowerCase();
   let best: { c: string; d: number } | undefined;
   for (const c of candidates) {
-    const d = editDistance(lower, c.toLowerCase());
+    const d = distance(lower, c.toLowerCase());
     if (!best || d < best.d) best = { c, d };
   }
   return best && best.d <= Math.max(2, Math.floor(input.length / 3)) ? best.c : undefined;

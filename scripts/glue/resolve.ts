@@ -175,6 +175,15 @@ export async function resolveJob(
   }
   if (!isPipeline(name)) {
     const pipeline = pipelineOfJob(name);
+    // A near miss of a pipeline name is a typo, not a job of another program: say so before
+    // asking AWS about a job that does not exist.
+    const guess = pipeline ? undefined : suggest(name, PIPELINE_NAMES);
+    if (guess) {
+      throw new UsageError(`unknown pipeline ${JSON.stringify(name)}; did you mean ${guess}?`, [
+        `pipelines of this program: ${PIPELINE_NAMES.join(", ")}`,
+        `for a Glue job really named ${name}, pass --job-name ${name}`,
+      ]);
+    }
     return { jobName: name, source: "the command line", ...(pipeline ? { pipeline } : {}) };
   }
   const loaded = await loadStackOutputs(o, warn);

@@ -5,6 +5,8 @@
  * answers those calls and forwards the rest to the same moto.
  */
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import {
   CreateJobCommand,
@@ -16,7 +18,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { MotoServer, freePort, startMoto } from "../support/moto";
-import { CliResult, runCli, sandbox, startCli } from "./support/cli";
+import { CliResult, ensureBundle, runCli, sandbox, startCli } from "./support/cli";
 import { glueError, rewriteJobRun, startGlueStub } from "./support/glue-stub";
 
 const GENOMICS = "csv_to_parquet_genomic_data-dev";
@@ -86,6 +88,7 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
   }
 
   before(async () => {
+    ensureBundle();
     // Node 20 is supported here; keep the SDK's notice about future releases out of the output.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     moto = await startMoto();
@@ -140,15 +143,19 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       const r = await runCli(["--help"], env);
       expectOk(r);
       for (const c of [
-        "run <pipeline|job>",
-        "watch <job>",
-        "runs <job>",
-        "bookmark reset",
-        "backfill <pipeline>",
+        "run [options] <pipeline|job>",
+        "watch [options] <job> [run-id]",
+        "runs [options] <job>",
+        "bookmark",
+        "backfill [options] <pipeline>",
         "130",
       ]) {
         expect(r.stdout).to.include(c);
       }
+      const reset = await runCli(["bookmark", "reset", "--help"], env);
+      expectOk(reset);
+      expect(reset.stdout).to.include("Usage: npm run glue -- bookmark reset [options] <job>");
+      expect(reset.stdout).to.match(/-y, --yes\s+do not ask/);
     });
 
     it("shows a pipeline's arguments in run --help", async () => {
@@ -161,7 +168,28 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
     it("refuses an unknown command with exit 2", async () => {
       const r = await runCli(["start"], env);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.include('unknown command "start"');
+      expect(r.stderr).to.include("unknown command 'start'");
+      expect(r.stderr).to.include("(see npm run glue -- --help)");
+    });
+
+    it("suggests the command or option meant by a typo, and exits 2 before any AWS call", async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const command = await runCli(["rnus", GENOMICS, "--endpoint-url", closed], env);
+      expect(command.code).to.equal(2);
+      expect(command.stderr).to.include("(Did you mean runs?)");
+      const option = await runCli(["runs", GENOMICS, "--limt", "3", "--endpoint-url", closed], env);
+      expect(option.code).to.equal(2);
+      expect(option.stderr).to.include("error: unknown option '--limt'");
+      expect(option.stderr).to.include("(Did you mean --limit?)");
+      expect(option.stderr).to.include("(see npm run glue -- runs --help)");
+      const bad = await runCli(["runs", GENOMICS, "--limit", "0", "--endpoint-url", closed], env);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.include(
+        "argument '0' is invalid. expected a whole number from 1 to 1000",
+      );
+      const missing = await runCli(["watch", "--endpoint-url", closed], env);
+      expect(missing.code).to.equal(2);
+      expect(missing.stderr).to.include("missing required argument 'job'");
     });
   });
 
@@ -220,13 +248,27 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       expect((await runsOf(FROM_OUTPUTS)).map((x) => x.Id)).to.include(r.stdout.trim());
     });
 
-    it("reports an unknown job with the pipelines and a likely typo", async () => {
-      const r = await cli("run genomic --arg INPUT_PATH=s3://raw/a.csv");
+    it("refuses a pipeline-name typo with exit 2, before any AWS call", async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const r = await runCli(
+        ["run", "genomic", "--arg", "INPUT_PATH=s3://raw/a.csv", "--endpoint-url", closed],
+        env,
+      );
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('error: unknown pipeline "genomic"; did you mean genomics?');
+      expect(r.stderr).to.include("pass --job-name genomic");
+      // A Glue job really named so is reachable through --job-name.
+      const job = await cli("runs genomic --job-name", GENOMICS, "--limit", "1");
+      expectOk(job);
+    });
+
+    it("reports an unknown job by name and endpoint", async () => {
+      const r = await cli("run someone_elses_job --arg X=1");
       expect(r.code).to.equal(3);
       expect(r.stderr).to.include(
-        `error: no Glue job named genomic in eu-west-1 at ${moto.endpoint}`,
+        `error: no Glue job named someone_elses_job in eu-west-1 at ${moto.endpoint}`,
       );
-      expect(r.stderr).to.include("did you mean pipeline genomics?");
+      expect(r.stderr).to.include("pipelines of this program: genomics, splitter");
     });
 
     it("refuses a malformed --arg before starting anything", async () => {
@@ -271,6 +313,62 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
         `error: cannot reach ${closed} (connection refused) while looking up job ${GENOMICS}`,
       );
       expect(r.ms).to.be.below(15_000);
+    });
+
+    it("shows the HTTP status of an answer that is not from AWS (a proxy's 502 page)", async () => {
+      let requests = 0;
+      const server = http.createServer((_req, res) => {
+        requests++;
+        // An empty body is what the SDK alone reports as "Unknown: UnknownError".
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end(requests % 2 ? "" : "<html><body><h1>502 Bad Gateway</h1></body></html>");
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const r = await genomicsRun("INPUT_PATH=s3://a/b", endpoint);
+        expect(r.code).to.equal(3);
+        expect(r.stderr).to.include(
+          `error: ${endpoint} answered HTTP 502 Bad Gateway with something that is not an AWS response while looking up job ${GENOMICS} (5 tries)`,
+        );
+        expect(r.stderr).not.to.include("UnknownError");
+        // One retry layer: the SDK's 5 attempts, not retries wrapped around retries.
+        expect(requests).to.equal(5);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it("names an unknown AWS profile, from --profile or AWS_PROFILE, before any AWS call", async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      fs.writeFileSync(
+        env.AWS_CONFIG_FILE,
+        "[default]\nregion = eu-west-1\n[profile analytics]\nregion = eu-west-1\n",
+      );
+      try {
+        const flag = await runCli(
+          ["runs", GENOMICS, "--profile", "analytcs", "--endpoint-url", closed],
+          env,
+        );
+        expect(flag.code).to.equal(2);
+        expect(flag.stderr).to.include(
+          `error: unknown AWS profile "analytcs" (from --profile): it is in neither ${env.AWS_CONFIG_FILE} nor ${env.AWS_SHARED_CREDENTIALS_FILE}`,
+        );
+        expect(flag.stderr).to.include("profiles there: analytics, default");
+        // AWS_PROFILE counts when no access keys are in the environment.
+        const noKeys = Object.fromEntries(
+          Object.entries(env).filter(([k]) => k !== "AWS_ACCESS_KEY_ID"),
+        );
+        const fromEnv = await runCli(["runs", GENOMICS, "--endpoint-url", closed], {
+          ...noKeys,
+          AWS_PROFILE: "nosuch",
+        });
+        expect(fromEnv.code).to.equal(2);
+        expect(fromEnv.stderr).to.include('unknown AWS profile "nosuch" (from AWS_PROFILE)');
+      } finally {
+        fs.rmSync(env.AWS_CONFIG_FILE, { force: true });
+      }
     });
 
     it("explains ConcurrentRunsExceededException: the limit and how to raise it", async () => {
@@ -380,6 +478,28 @@ describe("glue CLI against a local AWS endpoint (moto)", function () {
       const failed = lines.find((l) => l.includes("FAILED"));
       expect(failed).to.match(/2m03s\s+0\.068\s+\$0\.02\s+Out of memory$/);
       expect(r.stderr).to.include(`${runs.length} runs of job ${GENOMICS}`);
+    });
+
+    it("retries Glue's OperationTimeoutException in the SDK's retry strategy", async () => {
+      const runId = await startDirect("t.csv");
+      let timeouts = 1;
+      const stub = await startGlueStub(
+        {
+          GetJobRun: (_body, forward) =>
+            timeouts-- > 0
+              ? glueError("OperationTimeoutException", "Timed out waiting for the run")
+              : forward(),
+        },
+        moto.endpoint,
+      );
+      const r = await runCli(
+        ["watch", GENOMICS, runId, "--interval", "0.1", "--endpoint-url", stub.endpoint],
+        env,
+      );
+      await stub.stop();
+      expectOk(r);
+      expect(stub.calls.filter((c) => c.operation === "GetJobRun").length).to.be.at.least(2);
+      expect(r.stdout).to.include(`${runId}  SUCCEEDED`);
     });
 
     it("retries throttled calls with backoff and then answers", async () => {

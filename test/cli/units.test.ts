@@ -1,14 +1,13 @@
-/** The CLI's pure parts, in process: cost, argument parsing, resolution, formatting, backoff. */
+/** The CLI's pure parts, in process: cost, argument parsing, resolution, formatting. */
 import type { JobRun } from "@aws-sdk/client-glue";
 import { expect } from "chai";
-import { joinArgValues } from "../../scripts/glue/cli";
 import { checkRange, manifestDate, parseS3Prefix } from "../../scripts/glue/commands/backfill";
 import { UsageError } from "../../scripts/glue/errors";
-import { duration, money, table } from "../../scripts/glue/format";
+import { duration, money } from "../../scripts/glue/format";
 import { checkArgumentKeys, parseArgPairs, suggest } from "../../scripts/glue/jobargs";
 import { parseStackOutputs, pipelineOfJob } from "../../scripts/glue/resolve";
-import { withBackoff } from "../../scripts/glue/retry";
 import { runUsage } from "../../scripts/glue/runs";
+import { table } from "../../lib/table";
 
 const NOW = new Date("2026-11-21T10:00:00Z");
 const started = new Date("2026-11-21T09:50:00Z");
@@ -76,15 +75,6 @@ describe("glue CLI: --arg parsing and checks", () => {
     expect(() => parseArgPairs(["1ABC=x"])).to.throw(UsageError, "malformed --arg");
     expect(() => parseArgPairs(["A="])).to.throw(UsageError, "--A has an empty value");
     expect(() => parseArgPairs(["A=1", "--A=2"])).to.throw(UsageError, 'given twice ("1" and "2")');
-  });
-
-  it("lets --arg take values that start with a dash", () => {
-    expect(joinArgValues(["run", "x", "--arg", "--INPUT_PATH=s3://a", "--watch"])).to.deep.equal([
-      "run",
-      "x",
-      "--arg=--INPUT_PATH=s3://a",
-      "--watch",
-    ]);
   });
 
   it("refuses stack-managed options but allows a per-run bookmark option with a valid value", () => {
@@ -166,7 +156,7 @@ describe("glue CLI: backfill inputs", () => {
   });
 });
 
-describe("glue CLI: formatting and backoff", () => {
+describe("glue CLI: formatting (the table renderer shared with the offline preview)", () => {
   it("aligns columns, right-aligns numbers and clips long cells", () => {
     const out = table(
       [{ header: "ID" }, { header: "COST", align: "right" }, { header: "ERROR", maxWidth: 8 }],
@@ -187,34 +177,22 @@ describe("glue CLI: formatting and backoff", () => {
     expect([money(0.0042), money(1.5)]).to.deep.equal(["$0.0042", "$1.50"]);
   });
 
-  it("retries what is retryable, with growing waits, and gives up after the attempts", async () => {
-    const waits: number[] = [];
-    let calls = 0;
-    const o = {
-      attempts: 4,
-      baseMs: 100,
-      maxMs: 1000,
-      random: () => 1,
-      sleep: async (ms: number) => void waits.push(ms),
-    };
-    const value = await withBackoff(
-      async () => (++calls < 3 ? Promise.reject(new Error("blip")) : "ok"),
-      { ...o, retryable: () => true },
+  it("keeps the tree's spacing, puts a line break in a cell on one line, and indents", () => {
+    const out = table(
+      [{ header: "TYPE" }, { header: "NAME" }],
+      [
+        ["├─ a", "x"],
+        ["│  └─ b", "two\nlines"],
+      ],
+      { indent: 2 },
     );
-    expect([value, calls, waits]).to.deep.equal(["ok", 3, [200, 400]]);
-    calls = 0;
-    const fail = withBackoff(async () => Promise.reject(new Error(`no ${++calls}`)), {
-      ...o,
-      retryable: () => true,
-    });
-    await fail.then(
-      () => expect.fail("should reject"),
-      (e: Error) => expect(e.message).to.equal("no 4"),
+    expect(out.split("\n")).to.deep.equal([
+      "  TYPE     NAME",
+      "  ├─ a     x",
+      "  │  └─ b  two lines",
+    ]);
+    expect(table([{ header: "K" }, { header: "V" }], [["a", "1"]], { head: false })).to.equal(
+      "a  1",
     );
-    calls = 0;
-    await withBackoff(async () => Promise.reject(new Error(`fatal ${++calls}`)), {
-      ...o,
-      retryable: () => false,
-    }).catch((e: Error) => expect(e.message).to.equal("fatal 1"));
   });
 });

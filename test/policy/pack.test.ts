@@ -114,8 +114,16 @@ describe("pull-request workflow", () => {
       "comment-on-pr": true,
     });
     expect(preview.permissions).to.include({ "id-token": "write", "pull-requests": "write" });
-    expect(preview.steps.some((s) => s.run?.includes("npm install --prefix policy"))).to.equal(
-      true,
-    );
+    // The policy pack installs from its own lock file.
+    expect(preview.steps.some((s) => s.run?.includes("npm ci --prefix policy"))).to.equal(true);
+  });
+
+  it("pins every action by full commit SHA, with its release in a comment", () => {
+    const uses = [...text.matchAll(/uses: (\S+)(.*)$/gm)];
+    expect(uses.length).to.be.greaterThan(5);
+    for (const [, ref, comment] of uses) {
+      expect(ref, ref).to.match(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+      expect(comment.trim(), ref).to.match(/^# v\d+\.\d+\.\d+$/);
+    }
   });
 });

@@ -2,13 +2,14 @@
  * `backfill <pipeline> --from … --to …`: one run per manifest dated in the range, never more in
  * flight than the job's MaxConcurrentRuns, each outcome reported as it happens.
  */
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import type { Job } from "@aws-sdk/client-glue";
 import { JOBS } from "../../../lib/jobs";
 import { explainAwsError } from "../aws";
 import type { Context } from "../context";
 import { CliError, EXIT, UsageError } from "../errors";
-import { duration, money, plural, table } from "../format";
+import { duration, money, plural } from "../format";
+import { table } from "../../../lib/table";
 import {
   ConcurrentRunsError,
   getJob,
@@ -95,23 +96,18 @@ async function listManifests(
   to: string,
 ): Promise<{ inRange: Manifest[]; total: number }> {
   const all: Manifest[] = [];
-  let token: string | undefined;
   try {
-    do {
-      const res = await ctx.aws.s3().send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-        { abortSignal: ctx.signal },
-      );
-      for (const o of res.Contents ?? []) {
+    const pages = paginateListObjectsV2(
+      { client: ctx.aws.s3() },
+      { Bucket: bucket, Prefix: prefix },
+      { abortSignal: ctx.signal },
+    );
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
         const date = o.Key?.endsWith("manifest.json") ? manifestDate(o.Key) : undefined;
         if (o.Key && date) all.push({ date, uri: `s3://${bucket}/${o.Key}` });
       }
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token);
+    }
   } catch (e) {
     throw await explainAwsError(e, `listing manifests under s3://${bucket}/${prefix}`, ctx.aws);
   }

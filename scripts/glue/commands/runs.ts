@@ -1,7 +1,8 @@
 /** `runs <job>`: recent runs as a table, newest first. */
 import type { Context } from "../context";
 import { EXIT } from "../errors";
-import { duration, money, plural, table, utc } from "../format";
+import { duration, money, plural, utc } from "../format";
+import { table } from "../../../lib/table";
 import { getJob, listRuns } from "../glue-api";
 import { ResolveOptions, resolveJob } from "../resolve";
 import { newestFirst, runUsage } from "../runs";

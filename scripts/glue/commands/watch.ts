@@ -48,6 +48,12 @@ export async function watchRun(
   const jobName = job.Name ?? "";
   const { io } = ctx;
   io.err(`Watching run ${runId} of job ${jobName} (Ctrl-C stops watching, not the run)`);
+  const again = `watch again: npm run glue -- watch ${jobName} ${runId}`;
+  // Once a run was found, a failed poll (after the SDK's retries) ends the watch, not the run.
+  const poll = () =>
+    pollRun(ctx, jobName, runId).catch((e: unknown) => {
+      throw e instanceof CliError ? new CliError(e.message, e.exitCode, [...e.hints, again]) : e;
+    });
   let run = await pollRun(ctx, jobName, runId);
   let lastState: string | undefined;
   let nextPoll = Date.now() + o.intervalSeconds * 1000;
@@ -66,7 +72,7 @@ export async function watchRun(
     await ctx.sleep(Math.max(0, tick));
     if (ctx.signal.aborted) break;
     if (Date.now() >= nextPoll) {
-      run = await pollRun(ctx, jobName, runId).catch((e: unknown) => {
+      run = await poll().catch((e: unknown) => {
         if (ctx.signal.aborted) return run;
         throw e;
       });
@@ -78,7 +84,7 @@ export async function watchRun(
     io.err(
       `Stopped watching. Run ${runId} of job ${jobName} is still ${run.JobRunState ?? "running"}; it was left alone and keeps running.`,
     );
-    io.err(`  watch again: npm run glue -- watch ${jobName} ${runId}`);
+    io.err(`  ${again}`);
     io.err(`  stop it:     ${stopCommand(jobName, runId)}`);
     return EXIT.INTERRUPTED;
   }

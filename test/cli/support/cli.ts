@@ -1,5 +1,5 @@
 /** Runs the job-run CLI as a user would: a child process with its own environment. */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -42,13 +42,21 @@ export function sandbox(): { dir: string; bin: string; env: Record<string, strin
   };
 }
 
+/** The bundle users run (`npm run glue`), rebuilt first if a source changed since it was built. */
+export function ensureBundle(): void {
+  execFileSync(process.execPath, ["tools/build-cli.mjs", "--if-stale"], {
+    cwd: REPO_ROOT,
+    stdio: "inherit",
+  });
+}
+
 export function startCli(args: readonly string[], env: Record<string, string>): CliProcess {
   const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", "scripts/glue.ts", ...args],
-    { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn(process.execPath, ["dist/glue.js", ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   const waiters: { text: string | RegExp; resolve: () => void }[] = [];
