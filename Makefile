@@ -27,7 +27,7 @@ $(VENV)/.installed: requirements.txt
 
 ## Offline preview of a stack (no AWS account, no Pulumi CLI): make preview STACK=dev
 preview: node_modules/.installed
-	npx ts-node --transpile-only tools/preview.ts --stack $(STACK) $(ARGS)
+	@npx ts-node --transpile-only tools/preview.ts --stack $(STACK) $(ARGS)
 
 ## Write test/snapshots/<stack>.json for every stack; commit them with the change they show
 snapshot: node_modules/.installed

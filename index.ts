@@ -4,8 +4,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { EtlPipeline } from "./components/pipeline";
-import { StackSettings, jobDpus, rawStackConfig, validateStackConfig } from "./lib/config";
+import { EtlPipeline, PipelineStart } from "./components/pipeline";
+import { StackSettings, jobDpus, validateStackConfig } from "./lib/config";
 import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
@@ -13,17 +13,25 @@ import { StackDashboard } from "./components/dashboard";
 import { AlarmSettings, validateAlarmConfig } from "./lib/observability";
 
 const config = new pulumi.Config();
-const settings: StackSettings = validateStackConfig({
-  ...rawStackConfig((key) => {
-    const [namespace, name] = key.split(":") as [string, string];
-    return new pulumi.Config(namespace).get(name);
-  }),
-  jdbcPasswordSet: config.getSecret("jdbcPassword") !== undefined,
-});
+// The whole stack config, not key by key, so that a key the program does not know (a typo) fails
+// instead of being dropped in silence.
+const allConfig = pulumi.runtime.allConfig();
+// Not in the SDK's typings, but how the SDK itself tells secret config apart; without it every
+// key counts as secret, so that no error message can show a secret's value.
+const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean })
+  .isConfigSecret;
+const settings: StackSettings = validateStackConfig(
+  allConfig,
+  `Pulumi.${pulumi.getStack()}.yaml`,
+  Object.keys(allConfig).filter((key) => isSecret?.(key) ?? true),
+);
 
 // Alarm thresholds and the metrics namespace: one key of their own, `glue-etl:alarms`.
 const rawAlarms = new pulumi.Config("glue-etl").getObject<unknown>("alarms");
-const alarmSettings: AlarmSettings = validateAlarmConfig(rawAlarms);
+const alarmSettings: AlarmSettings = validateAlarmConfig(
+  rawAlarms,
+  `Pulumi.${pulumi.getStack()}.yaml`,
+);
 
 const scriptsDir = path.join(__dirname, "scripts");
 /** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
@@ -51,6 +59,11 @@ const salesSchedule = settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDUL
 
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
 const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
+/** A scheduled trigger when the stack file gives the pipeline a `schedule`, else on demand. */
+function scheduledOrOnDemand(p: PipelineName): PipelineStart {
+  const schedule = settings.pipelines[p].schedule;
+  return schedule ? { kind: "schedule", schedule } : { kind: "onDemand" };
+}
 
 // 4.1: CSV files landing under csv/ start a run through EventBridge and a workflow, in batches of
 // two files or after five minutes. A run converts every file under csv/ and overwrites the
@@ -75,7 +88,7 @@ if (enabled("genomics")) {
   });
 }
 
-// 4.2: one object per row of the user_info_large catalog table, on demand.
+// One object per row of the user_info_large catalog table, on demand or on its own schedule.
 if (enabled("splitter")) {
   deployed.splitter = new EtlPipeline("splitter", {
     ...base("splitter"),
@@ -89,6 +102,8 @@ if (enabled("splitter")) {
     tables: PIPELINE_TABLES.splitter,
     // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
     bookmarks: false,
+    start: scheduledOrOnDemand("splitter"),
+    expectedSchedule: settings.pipelines.splitter.schedule,
   });
 }
 
@@ -162,9 +177,9 @@ if (enabled("tagging")) {
         ]
       : [],
     crawlers: [{ name: "tagged", bucket: "processed", prefixes: ["tagged/"] }],
-    start: sales ? { kind: "external" } : { kind: "onDemand" },
-    // In the nightly workflow, after sales.
-    expectedSchedule: sales ? salesSchedule : undefined,
+    // With sales, the nightly workflow runs it (config refuses a schedule of its own then).
+    start: sales ? { kind: "external" } : scheduledOrOnDemand("tagging"),
+    expectedSchedule: sales ? salesSchedule : settings.pipelines.tagging.schedule,
   });
 }
 

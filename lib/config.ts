@@ -1,7 +1,11 @@
 /**
- * Stack configuration: the raw values of Pulumi.<stack>.yaml in, typed settings out. Pure: no
- * Pulumi calls, so it is tested directly and runs before any resource is registered.
+ * Stack configuration: every value of the stack (as Pulumi hands them to the program) in, typed
+ * settings out. Pure: no Pulumi calls, so it is tested directly and runs before any resource is
+ * registered. Every key of the `glue-etl` namespace is checked, not only the keys the program
+ * reads, so a misspelt key fails instead of being dropped in silence.
  */
+import { distance } from "fastest-levenshtein";
+import { z } from "zod";
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
 import { PIPELINE_NAMES, PipelineName } from "./jobs";
 
@@ -96,20 +100,11 @@ export interface StackSettings {
   readonly pipelines: Readonly<Record<PipelineName, PipelineSettings>>;
 }
 
-/** The stack file's values, as read by index.ts; every field is untrusted. */
-export interface RawStackConfig {
-  readonly region?: unknown;
-  readonly environment?: unknown;
-  readonly owner?: unknown;
-  readonly costCenter?: unknown;
-  readonly tags?: unknown;
-  readonly alertEmails?: unknown;
-  readonly tempExpirationDays?: unknown;
-  readonly sizing?: unknown;
-  readonly pipelines?: unknown;
-  /** Whether the secret `glue-etl:jdbcPassword` is set (its value is never read here). */
-  readonly jdbcPasswordSet?: boolean;
-}
+/**
+ * A stack's configuration as Pulumi hands it to a program (`pulumi.runtime.allConfig()`): fully
+ * qualified keys (`glue-etl:sizing`, `aws:region`) to strings, lists and maps as JSON text.
+ */
+export type StackConfigValues = Readonly<Record<string, string>>;
 
 export interface ConfigProblem {
   /** Config key as written in the stack file, e.g. `glue-etl:sizing.workerType`. */
@@ -119,9 +114,19 @@ export interface ConfigProblem {
 }
 
 export class ConfigValidationError extends Error {
-  constructor(readonly problems: readonly ConfigProblem[]) {
+  /**
+   * Pulumi prints an error carrying this flag (its RunError) as the message alone, without a
+   * stack trace; the flag is set here so that this pure module needs no Pulumi import.
+   */
+  readonly __pulumiRunError = true;
+
+  constructor(
+    /** The stack file the problems are in, e.g. `Pulumi.dev.yaml`. */
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
     super(
-      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+      `${file}: Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
         problems.map((p) => `  - ${p.key}: got ${show(p.value)}; allowed: ${p.allowed}`).join("\n"),
     );
     this.name = "ConfigValidationError";
@@ -138,323 +143,463 @@ export function show(value: unknown): string {
   }
 }
 
-const NS = "glue-etl";
+/** The program's config namespace: the project name. */
+export const NS = "glue-etl";
 const ENV_RE = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
-const PIPELINE_KEYS = ["enabled", "typicalRunMinutes", "schedule", "jdbc", ...SIZING_KEYS] as const;
+/** Typical run of a pipeline whose stack file gives none, for cost estimates. */
+export const DEFAULT_TYPICAL_RUN_MINUTES = 10;
+export const DEFAULT_TEMP_EXPIRATION_DAYS = 7;
+/** Keys whose values are taken as written: Pulumi's `config.get`, not JSON. */
+const TEXT_KEYS = new Set(["environment", "owner", "costCenter", "jdbcPassword"]);
+
+/**
+ * Pipelines that S3 events start, with what starts them: a `schedule` would be ignored there, so
+ * it is refused. `tagging` runs after `sales` in the nightly workflow while `sales` is enabled.
+ */
+export const EVENT_STARTED_PIPELINES: Readonly<Partial<Record<PipelineName, string>>> = {
+  genomics: "CSV files landing under csv/ in its raw bucket start it",
+  manifest: "each manifest.json landing under manifests/ in its raw bucket starts it",
+};
+
+// --- The schema: one zod type per key; `error` is what users read after "allowed:". ---
+
+const MAP = "a map of keys to values";
+const intIn = ({ min, max }: { min: number; max: number }) => {
+  const allowed = `an integer from ${min} to ${max}`;
+  return z
+    .number({ error: allowed })
+    .int({ error: allowed })
+    .min(min, { error: allowed })
+    .max(max, { error: allowed });
+};
+const text = (re: RegExp, allowed: string) =>
+  z.string({ error: allowed }).regex(re, { error: allowed });
+const oneOf = <T extends string>(options: readonly T[]) =>
+  z.enum(options as [T, ...T[]], { error: `one of ${options.join(", ")}` });
+
+const sizingFields = {
+  workerType: oneOf(WORKER_TYPES),
+  numberOfWorkers: intIn(LIMITS.numberOfWorkers),
+  maxConcurrentRuns: intIn(LIMITS.maxConcurrentRuns),
+  timeoutMinutes: intIn(LIMITS.timeoutMinutes),
+  maxRetries: intIn(LIMITS.maxRetries),
+  executionClass: oneOf(EXECUTION_CLASSES),
+};
+const Sizing = z.strictObject(sizingFields, { error: MAP });
+
+const Jdbc = z.strictObject(
+  {
+    url: text(
+      JDBC_URL_RE,
+      "a JDBC URL such as jdbc:postgresql://db.example.com:5432/analytics (postgresql, mysql, sqlserver, oracle:thin, redshift)",
+    ),
+    table: text(
+      SQL_TABLE_RE,
+      "a table name, optionally schema-qualified, e.g. public.tagged_sales",
+    ),
+    username: text(/^\S{1,128}$/, "a database user name without spaces"),
+  },
+  { error: MAP },
+);
+
+const Schedule = z
+  .string({ error: `a Glue cron expression such as ${CRON_EXAMPLE}` })
+  .transform((s, ctx) => {
+    try {
+      return validateGlueCron(s);
+    } catch (e) {
+      // The cron error repeats the value; keep what it says about the field and the form.
+      ctx.addIssue({
+        code: "custom",
+        message: (e as Error).message.replace(/^Invalid Glue schedule "[^"]*": /, ""),
+      });
+      return z.NEVER;
+    }
+  });
+
+const Pipeline = z.strictObject(
+  {
+    enabled: z.boolean({ error: "true or false" }).optional(),
+    typicalRunMinutes: intIn(LIMITS.typicalRunMinutes).optional(),
+    schedule: Schedule.optional(),
+    jdbc: Jdbc.optional(),
+    ...Sizing.partial().shape,
+  },
+  { error: MAP },
+);
+type RawPipeline = z.infer<typeof Pipeline>;
+
+/** A key this pipeline refuses, whatever its value, with why. */
+const refused = (allowed: string) => z.custom<never>(() => false, { error: allowed }).optional();
+
+/** Each pipeline's keys: `jdbc` only where the script can write JDBC, `schedule` unless events start it. */
+function pipelineSchema(name: PipelineName) {
+  const event = EVENT_STARTED_PIPELINES[name];
+  return Pipeline.extend({
+    ...(JDBC_PIPELINES.includes(name)
+      ? {}
+      : {
+          jdbc: refused(`only for pipelines that write through JDBC: ${JDBC_PIPELINES.join(", ")}`),
+        }),
+    ...(event ? { schedule: refused(`no schedule: ${event} (remove the key)`) } : {}),
+  });
+}
+
+const Pipelines = z.strictObject(
+  // Refused keys only narrow what parses, so every pipeline's output has the shape of `Pipeline`.
+  Object.fromEntries(
+    PIPELINE_NAMES.map((n) => [n, pipelineSchema(n).optional()]),
+  ) as unknown as Record<PipelineName, z.ZodOptional<typeof Pipeline>>,
+  { error: MAP },
+);
+
+const Tags = z.record(z.string(), z.unknown(), { error: MAP });
+
+/** Every key of the `glue-etl` namespace, in the order problems are reported. */
+const NAMESPACE = {
+  environment: text(
+    ENV_RE,
+    "lower-case letters, digits and '-', starting with a letter, at most 16 characters (e.g. dev, prod)",
+  ),
+  owner: text(/^\S.{0,255}$/, "a non-empty team or person, at most 256 characters"),
+  costCenter: text(/^\S.{0,255}$/, "a non-empty cost centre code, at most 256 characters"),
+  tags: Tags.optional(),
+  alertEmails: z
+    .array(text(EMAIL_RE, "an e-mail address such as team@example.com"), {
+      error: "a list of e-mail addresses",
+    })
+    .optional(),
+  tempExpirationDays: intIn(LIMITS.tempExpirationDays).optional(),
+  sizing: Sizing,
+  pipelines: Pipelines.optional(),
+  /** Alarm thresholds; their keys are checked by validateAlarmConfig in lib/observability.ts. */
+  alarms: z.unknown().optional(),
+  /** Only whether it is set is checked; its value never appears in a message. */
+  jdbcPassword: z
+    .string({ error: "a secret: pulumi config set --secret glue-etl:jdbcPassword <password>" })
+    .min(1, { error: "a non-empty secret" })
+    .optional(),
+};
+const Namespace = z.strictObject(NAMESPACE);
+/** Every key of the `glue-etl` namespace; Pulumi.yaml declares the simple ones with types. */
+export const NAMESPACE_KEYS = Object.keys(NAMESPACE) as readonly string[];
+type NamespaceKey = keyof typeof NAMESPACE;
+const Region = text(REGION_RE, "an AWS region code such as eu-west-1");
+
+// --- Unknown keys and "did you mean". ---
+
+type Path = readonly PropertyKey[];
+
+function keyOf(prefix: string, path: Path): string {
+  return path.reduce<string>(
+    (k, p) => (typeof p === "number" ? `${k}[${p}]` : `${k}.${String(p)}`),
+    prefix,
+  );
+}
+
+function valueAt(value: unknown, path: Path): unknown {
+  let v = value;
+  for (const p of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[p];
+  return v;
+}
+
+function unwrap(t: z.ZodType): z.ZodType {
+  return t instanceof z.ZodOptional ? unwrap(t.unwrap() as z.ZodType) : t;
+}
+
+/** Keys of the object schema at `path` below `root`. */
+function knownKeysAt(root: z.ZodType, path: Path): string[] {
+  let t = unwrap(root);
+  for (const p of path) {
+    if (!(t instanceof z.ZodObject)) return [];
+    t = unwrap((t.shape as Record<string, z.ZodType>)[String(p)]!);
+  }
+  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+}
+
+/** Every key a stack file may hold, dotted, with pipeline names generalised to `<pipeline>`. */
+function allKeys(t: z.ZodType, prefix: string): string[] {
+  const u = unwrap(t);
+  if (!(u instanceof z.ZodObject)) return [];
+  const out: string[] = [];
+  for (const [k, child] of Object.entries(u.shape as Record<string, z.ZodType>)) {
+    const name = u === Pipelines ? "<pipeline>" : k;
+    const key = `${prefix}${name}`;
+    out.push(key, ...allKeys(child, `${key}.`));
+  }
+  return [...new Set(out)];
+}
+const KNOWN_KEYS = allKeys(Namespace, `${NS}:`);
+
+const lastSegment = (key: string) => key.split(/[.:]/).pop()!;
+
+/** The nearest candidate within a couple of edits (case ignored), if any. */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  const w = word.toLowerCase();
+  for (const c of candidates) {
+    const l = c.toLowerCase();
+    // A shortened key (`user` for `username`) is as close as a typo.
+    const d =
+      Math.min(w.length, l.length) >= 4 && (l.startsWith(w) || w.startsWith(l))
+        ? 1
+        : distance(w, l);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 5))
+    ? best
+    : undefined;
+}
+
+/**
+ * What to say about an unknown key: a close sibling, else the same key in another place (a
+ * sizing key written at the top level, a pipeline key under `sizing`).
+ */
+export function didYouMean(key: string, siblings: readonly string[]): string | undefined {
+  const dot = Math.max(key.lastIndexOf("."), key.indexOf(":"));
+  const parent = key.slice(0, dot + 1);
+  const word = key.slice(dot + 1);
+  const sibling = nearest(word, siblings);
+  if (sibling !== undefined) return `${parent}${sibling}`;
+  const elsewhere = KNOWN_KEYS.filter((k) => nearest(word, [lastSegment(k)]) !== undefined);
+  return elsewhere.length > 0 ? elsewhere.join(" or ") : undefined;
+}
+
+// --- Collecting every problem before giving up. ---
+
+/** What a problem shows instead of a secret's value. */
+export const MASKED = "[secret]";
 
 class Collector {
   readonly problems: ConfigProblem[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly secretKeys: readonly string[]) {}
+
   add(key: string, value: unknown, allowed: string): void {
-    this.problems.push({ key, value, allowed });
+    // One problem per key: a value that breaks two checks is reported once.
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    // A secret under a misspelt key is still a secret: its value never reaches a message.
+    const secret = this.secretKeys.some(
+      (s) => key === s || key.startsWith(`${s}.`) || key.startsWith(`${s}[`),
+    );
+    this.problems.push({ key, value: secret && value !== undefined ? MASKED : value, allowed });
   }
 
-  string(key: string, value: unknown, re: RegExp, allowed: string): string | undefined {
-    if (typeof value !== "string" || !re.test(value)) {
-      this.add(key, value, allowed);
-      return undefined;
-    }
-    return value;
+  unknownKey(key: string, value: unknown, siblings: readonly string[], pipeline = false) {
+    const hint = didYouMean(key, siblings);
+    this.add(
+      key,
+      value,
+      `${pipeline ? "no such pipeline" : "no such key"}; ${hint ? `did you mean ${hint}? ` : ""}` +
+        `${pipeline ? "pipelines of this program" : "known keys"}: ${siblings.join(", ")}`,
+    );
   }
 
-  int(key: string, value: unknown, range: { min: number; max: number }): number | undefined {
-    if (
-      typeof value !== "number" ||
-      !Number.isInteger(value) ||
-      value < range.min ||
-      value > range.max
-    ) {
-      this.add(key, value, `an integer from ${range.min} to ${range.max}`);
-      return undefined;
+  /** Parses `value` with `schema`, reporting each issue under `key`; undefined when invalid. */
+  parse<T extends z.ZodType>(key: string, schema: T, value: unknown): z.output<T> | undefined {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        const siblings = knownKeysAt(schema, issue.path);
+        for (const k of issue.keys) {
+          this.unknownKey(
+            keyOf(key, [...issue.path, k]),
+            valueAt(value, [...issue.path, k]),
+            siblings,
+            unwrap(schema) === Pipelines && issue.path.length === 0,
+          );
+        }
+      } else {
+        this.add(keyOf(key, issue.path), valueAt(value, issue.path), issue.message);
+      }
     }
-    return value;
-  }
-
-  oneOf<T extends string>(key: string, value: unknown, options: readonly T[]): T | undefined {
-    if (typeof value !== "string" || !(options as readonly string[]).includes(value)) {
-      this.add(key, value, `one of ${options.join(", ")}`);
-      return undefined;
-    }
-    return value as T;
-  }
-
-  record(key: string, value: unknown): Record<string, unknown> | undefined {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      this.add(key, value, "a map of keys to values");
-      return undefined;
-    }
-    return value as Record<string, unknown>;
-  }
-
-  unknownKeys(prefix: string, obj: Record<string, unknown>, known: readonly string[]): void {
-    for (const k of Object.keys(obj)) {
-      if (!known.includes(k))
-        this.add(`${prefix}.${k}`, obj[k], `no such key; known keys: ${known.join(", ")}`);
-    }
+    return undefined;
   }
 }
 
-/**
- * Validates sizing keys present in `raw` (all required when `base` is absent; otherwise each
- * overrides `base`) and the rules that span keys, such as FLEX needing G.1X or G.2X.
- */
-function sizing(
+/** A stack file value as the program reads it: lists and maps are JSON, other values text. */
+function parseValue(name: string, value: string): unknown {
+  if (TEXT_KEYS.has(name)) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function flexProblem(
   c: Collector,
   prefix: string,
-  raw: Record<string, unknown>,
-  base?: JobSizing,
-): JobSizing | undefined {
-  const v = <K extends keyof JobSizing>(
-    k: K,
-    check: (key: string, value: unknown) => JobSizing[K] | undefined,
-  ) => {
-    if (raw[k] === undefined && base) return base[k];
-    return check(`${prefix}.${k}`, raw[k]);
-  };
-  const s = {
-    workerType: v("workerType", (k, x) => c.oneOf(k, x, WORKER_TYPES)),
-    numberOfWorkers: v("numberOfWorkers", (k, x) => c.int(k, x, LIMITS.numberOfWorkers)),
-    maxConcurrentRuns: v("maxConcurrentRuns", (k, x) => c.int(k, x, LIMITS.maxConcurrentRuns)),
-    timeoutMinutes: v("timeoutMinutes", (k, x) => c.int(k, x, LIMITS.timeoutMinutes)),
-    maxRetries: v("maxRetries", (k, x) => c.int(k, x, LIMITS.maxRetries)),
-    executionClass: v("executionClass", (k, x) => c.oneOf(k, x, EXECUTION_CLASSES)),
-  };
-  if (
-    s.executionClass === "FLEX" &&
-    s.workerType !== undefined &&
-    !FLEX_WORKER_TYPES.includes(s.workerType)
-  ) {
-    const where =
-      raw.executionClass !== undefined || raw.workerType !== undefined
-        ? prefix
-        : `${prefix} (inherited)`;
+  written: Partial<JobSizing>,
+  s: JobSizing,
+): boolean {
+  if (s.executionClass !== "FLEX" || FLEX_WORKER_TYPES.includes(s.workerType)) return false;
+  if (written.executionClass === undefined && written.workerType !== undefined) {
     c.add(
-      `${where}.executionClass`,
+      `${prefix}.workerType`,
+      s.workerType,
+      `${FLEX_WORKER_TYPES.join(" or ")} while executionClass is FLEX (from ${NS}:sizing); or set executionClass: STANDARD here too`,
+    );
+  } else {
+    c.add(
+      `${prefix}.executionClass`,
       `FLEX with ${s.workerType}`,
       `FLEX only with worker types ${FLEX_WORKER_TYPES.join(", ")}; use STANDARD for ${s.workerType}`,
     );
-    return undefined;
   }
-  if (Object.values(s).some((x) => x === undefined)) return undefined;
-  return s as JobSizing;
+  return true;
 }
 
 /**
- * The raw config from a lookup of fully qualified keys (`glue-etl:sizing`, `aws:region`) to the
- * strings a stack file holds; structured values are parsed as JSON, anything else stays a string
- * so that validation can name it.
+ * Turns the stack's configuration into settings, or throws one ConfigValidationError naming every
+ * bad key of `file`, the value given (`[secret]` for the `secretKeys`) and what is allowed. Keys
+ * of other namespaces (`aws:`, `pulumi:`) belong to their providers; only `aws:region` is read.
  */
-export function rawStackConfig(lookup: (key: string) => string | undefined): RawStackConfig {
-  const get = (key: string): unknown => {
-    const value = lookup(key);
-    if (value === undefined) return undefined;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
+export function validateStackConfig(
+  values: StackConfigValues,
+  file: string,
+  secretKeys: readonly string[] = [],
+): StackSettings {
+  const c = new Collector(secretKeys);
+  const raw: Record<string, unknown> = {};
+  const known = Object.keys(NAMESPACE);
+  for (const [fullKey, value] of Object.entries(values)) {
+    const colon = fullKey.indexOf(":");
+    const namespace = fullKey.slice(0, colon);
+    const name = fullKey.slice(colon + 1);
+    if (namespace !== NS) {
+      // A misspelt namespace would hide the key from the program as surely as a misspelt key.
+      if (namespace !== "aws" && namespace !== "pulumi" && distance(namespace, NS) <= 2)
+        c.add(fullKey, parseValue(name, value), `no such namespace; did you mean ${NS}:${name}?`);
+      continue;
     }
-  };
-  return {
-    region: lookup("aws:region"),
-    environment: lookup(`${NS}:environment`),
-    owner: lookup(`${NS}:owner`),
-    costCenter: lookup(`${NS}:costCenter`),
-    tags: get(`${NS}:tags`),
-    alertEmails: get(`${NS}:alertEmails`),
-    tempExpirationDays: get(`${NS}:tempExpirationDays`),
-    sizing: get(`${NS}:sizing`),
-    pipelines: get(`${NS}:pipelines`),
-  };
-}
-
-function jdbcSettings(
-  c: Collector,
-  pipeline: PipelineName,
-  raw: unknown,
-  passwordSet: boolean,
-): JdbcSettings | undefined {
-  const prefix = `${NS}:pipelines.${pipeline}.jdbc`;
-  if (!JDBC_PIPELINES.includes(pipeline)) {
-    c.add(prefix, raw, `only for pipelines that write through JDBC: ${JDBC_PIPELINES.join(", ")}`);
-    return undefined;
+    if (known.includes(name)) {
+      raw[name] = parseValue(name, value);
+    } else if (name.includes(".") && known.includes(name.split(".")[0]!)) {
+      c.add(
+        fullKey,
+        parseValue(name, value),
+        `a key in the stack file, not a path: nest it under ${NS}:${name.split(".")[0]!} (or run pulumi config set --path '${fullKey}' <value>)`,
+      );
+    } else {
+      c.unknownKey(fullKey, parseValue(name, value), known);
+    }
   }
-  const j = c.record(prefix, raw);
-  if (!j) return undefined;
-  c.unknownKeys(prefix, j, ["url", "table", "username"]);
-  const url = c.string(
-    `${prefix}.url`,
-    j.url,
-    JDBC_URL_RE,
-    "a JDBC URL such as jdbc:postgresql://db.example.com:5432/analytics (postgresql, mysql, sqlserver, oracle:thin, redshift)",
-  );
-  const table = c.string(
-    `${prefix}.table`,
-    j.table,
-    SQL_TABLE_RE,
-    "a table name, optionally schema-qualified, e.g. public.tagged_sales",
-  );
-  const username = c.string(
-    `${prefix}.username`,
-    j.username,
-    /^\S{1,128}$/,
-    "a database user name without spaces",
-  );
-  if (!passwordSet) {
-    c.add(
-      `${NS}:jdbcPassword`,
-      undefined,
-      "a secret, required with a jdbc target: pulumi config set --secret glue-etl:jdbcPassword <password>",
-    );
-  }
-  return url && table && username ? { url, table, username } : undefined;
-}
 
-/**
- * Turns the raw stack config into settings, or throws one ConfigValidationError naming every bad
- * key, the value given and what is allowed.
- */
-export function validateStackConfig(raw: RawStackConfig): StackSettings {
-  const c = new Collector();
-  const region = c.string(
-    "aws:region",
-    raw.region,
-    REGION_RE,
-    "an AWS region code such as eu-west-1",
-  );
-  const environment = c.string(
-    `${NS}:environment`,
-    raw.environment,
-    ENV_RE,
-    "lower-case letters, digits and '-', starting with a letter, at most 16 characters (e.g. dev, prod)",
-  );
-  const owner = c.string(
-    `${NS}:owner`,
-    raw.owner,
-    /^\S.{0,255}$/,
-    "a non-empty team or person, at most 256 characters",
-  );
-  const costCenter = c.string(
-    `${NS}:costCenter`,
-    raw.costCenter,
-    /^\S.{0,255}$/,
-    "a non-empty cost centre code, at most 256 characters",
-  );
+  const region = c.parse("aws:region", Region, values["aws:region"]);
+  const v: { [K in NamespaceKey]?: z.output<(typeof NAMESPACE)[K]> } = {};
+  for (const name of Object.keys(NAMESPACE) as NamespaceKey[]) {
+    (v as Record<string, unknown>)[name] = c.parse(`${NS}:${name}`, NAMESPACE[name], raw[name]);
+  }
 
   const extraTags: Record<string, string> = {};
-  if (raw.tags !== undefined) {
-    const t = c.record(`${NS}:tags`, raw.tags);
-    for (const [k, val] of Object.entries(t ?? {})) {
-      if (!TAG_KEY_RE.test(k) || k.startsWith("aws:")) {
-        c.add(
-          `${NS}:tags.${k}`,
-          k,
-          "a tag key of 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:",
-        );
-      } else if (typeof val !== "string" || val.length > 256) {
-        c.add(`${NS}:tags.${k}`, val, "a string of at most 256 characters");
-      } else {
-        extraTags[k] = val;
-      }
-    }
-  }
-
-  let alertEmails: string[] = [];
-  if (raw.alertEmails !== undefined) {
-    if (!Array.isArray(raw.alertEmails)) {
-      c.add(`${NS}:alertEmails`, raw.alertEmails, "a list of e-mail addresses");
-    } else {
-      alertEmails = raw.alertEmails.filter((e, i) => {
-        const ok = typeof e === "string" && EMAIL_RE.test(e);
-        if (!ok) c.add(`${NS}:alertEmails[${i}]`, e, "an e-mail address such as team@example.com");
-        return ok;
-      }) as string[];
-    }
-  }
-
-  const tempExpirationDays =
-    raw.tempExpirationDays === undefined
-      ? 7
-      : c.int(`${NS}:tempExpirationDays`, raw.tempExpirationDays, LIMITS.tempExpirationDays);
-
-  const rawSizing = c.record(`${NS}:sizing`, raw.sizing);
-  let base: JobSizing | undefined;
-  if (rawSizing) {
-    c.unknownKeys(`${NS}:sizing`, rawSizing, SIZING_KEYS);
-    base = sizing(c, `${NS}:sizing`, rawSizing);
-  }
-
-  const pipelines: Partial<Record<PipelineName, PipelineSettings>> = {};
-  const rawPipelines =
-    raw.pipelines === undefined ? {} : (c.record(`${NS}:pipelines`, raw.pipelines) ?? {});
-  for (const name of Object.keys(rawPipelines)) {
-    if (!(PIPELINE_NAMES as string[]).includes(name)) {
+  for (const [k, val] of Object.entries(v.tags ?? {})) {
+    if (!TAG_KEY_RE.test(k) || k.startsWith("aws:")) {
       c.add(
-        `${NS}:pipelines.${name}`,
-        name,
-        `a pipeline of this program: ${PIPELINE_NAMES.join(", ")}`,
+        `${NS}:tags.${k}`,
+        k,
+        "a tag key of 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:",
       );
+    } else if (typeof val !== "string" || val.length > 256) {
+      c.add(`${NS}:tags.${k}`, val, "a string of at most 256 characters");
+    } else {
+      extraTags[k] = val;
     }
   }
+
+  // FLEX with a worker type it cannot run is reported even when other sizing keys are bad.
+  const rawSizing = (raw.sizing ?? {}) as Partial<Record<keyof JobSizing, unknown>>;
+  const flexClash =
+    rawSizing.executionClass === "FLEX" &&
+    WORKER_TYPES.includes(rawSizing.workerType as WorkerType) &&
+    flexProblem(c, `${NS}:sizing`, {}, { ...(rawSizing as JobSizing) });
+  const base = v.sizing && !flexClash ? v.sizing : undefined;
+  const rawPipelines = (raw.pipelines ?? {}) as Record<string, unknown>;
+  const written = (v.pipelines ?? {}) as Partial<Record<PipelineName, RawPipeline>>;
+  const salesEnabled = written.sales?.enabled !== false;
+  const pipelines: Partial<Record<PipelineName, PipelineSettings>> = {};
+  /** Pipelines whose default typical run is longer than the stack-wide timeout. */
+  const outrunByDefault: PipelineName[] = [];
   for (const name of PIPELINE_NAMES) {
     const prefix = `${NS}:pipelines.${name}`;
-    const p = rawPipelines[name] === undefined ? {} : c.record(prefix, rawPipelines[name]);
-    if (!p) continue;
-    c.unknownKeys(prefix, p, PIPELINE_KEYS);
-    const enabled = p.enabled ?? true;
-    if (typeof enabled !== "boolean") c.add(`${prefix}.enabled`, p.enabled, "true or false");
-    const typicalRunMinutes =
-      p.typicalRunMinutes === undefined
-        ? 10
-        : c.int(`${prefix}.typicalRunMinutes`, p.typicalRunMinutes, LIMITS.typicalRunMinutes);
-    let schedule: string | undefined;
-    if (p.schedule !== undefined) {
-      if (typeof p.schedule !== "string") {
-        c.add(`${prefix}.schedule`, p.schedule, `a Glue cron expression such as ${CRON_EXAMPLE}`);
-      } else {
-        try {
-          schedule = validateGlueCron(p.schedule);
-        } catch (e) {
-          // The cron error repeats the value; keep what it says about the field and the form.
-          c.add(
-            `${prefix}.schedule`,
-            p.schedule,
-            (e as Error).message.replace(/^Invalid Glue schedule "[^"]*": /, ""),
-          );
-        }
-      }
-    }
-    const s = base ? sizing(c, prefix, p, base) : undefined;
-    if (s && typicalRunMinutes !== undefined && s.timeoutMinutes < typicalRunMinutes) {
+    // A pipeline that failed to parse has its problems reported already.
+    if (rawPipelines[name] !== undefined && written[name] === undefined) continue;
+    const p: RawPipeline = written[name] ?? {};
+    let ok = true;
+    if (p.schedule !== undefined && name === "tagging" && salesEnabled) {
       c.add(
-        `${prefix}.typicalRunMinutes`,
-        typicalRunMinutes,
-        `at most the job timeout (${s.timeoutMinutes} minutes)`,
+        `${prefix}.schedule`,
+        p.schedule,
+        `no schedule while the sales pipeline is enabled: tagging runs after sales in the nightly workflow, which ${NS}:pipelines.sales.schedule schedules`,
       );
+      ok = false;
     }
-    const jdbc =
-      p.jdbc === undefined
-        ? undefined
-        : jdbcSettings(c, name, p.jdbc, raw.jdbcPasswordSet === true);
-    if (s && typeof enabled === "boolean" && typicalRunMinutes !== undefined) {
-      pipelines[name] = {
-        enabled,
-        sizing: s,
-        typicalRunMinutes,
-        ...(schedule ? { schedule } : {}),
-        ...(jdbc ? { jdbc } : {}),
-      };
+    if (p.jdbc !== undefined && v.jdbcPassword === undefined && raw.jdbcPassword === undefined) {
+      c.add(
+        `${NS}:jdbcPassword`,
+        undefined,
+        "a secret, required with a jdbc target: pulumi config set --secret glue-etl:jdbcPassword <password>",
+      );
+      ok = false;
     }
+    if (!base) continue;
+    const overrides = Object.fromEntries(
+      SIZING_KEYS.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]),
+    ) as Partial<JobSizing>;
+    const sizing: JobSizing = { ...base, ...overrides };
+    if (flexProblem(c, prefix, overrides, sizing)) continue;
+    const typicalRunMinutes = p.typicalRunMinutes ?? DEFAULT_TYPICAL_RUN_MINUTES;
+    if (sizing.timeoutMinutes < typicalRunMinutes) {
+      // Blame the key the user wrote, never a default they did not.
+      if (p.typicalRunMinutes !== undefined) {
+        c.add(
+          `${prefix}.typicalRunMinutes`,
+          typicalRunMinutes,
+          `at most the job timeout (${sizing.timeoutMinutes} minutes)`,
+        );
+      } else if (p.timeoutMinutes !== undefined) {
+        c.add(
+          `${prefix}.timeoutMinutes`,
+          p.timeoutMinutes,
+          `at least the pipeline's typical run (${typicalRunMinutes} minutes, the default); or set ${prefix}.typicalRunMinutes to ${p.timeoutMinutes} or less`,
+        );
+      } else {
+        outrunByDefault.push(name);
+      }
+      continue;
+    }
+    if (!ok) continue;
+    pipelines[name] = {
+      enabled: p.enabled ?? true,
+      sizing,
+      typicalRunMinutes,
+      ...(p.schedule ? { schedule: p.schedule } : {}),
+      ...(p.jdbc ? { jdbc: p.jdbc } : {}),
+    };
+  }
+  if (outrunByDefault.length > 0 && base) {
+    c.add(
+      `${NS}:sizing.timeoutMinutes`,
+      base.timeoutMinutes,
+      `at least ${DEFAULT_TYPICAL_RUN_MINUTES}, the default typicalRunMinutes of ${outrunByDefault.join(", ")}; or set their typicalRunMinutes to ${base.timeoutMinutes} or less`,
+    );
   }
 
-  if (c.problems.length > 0) throw new ConfigValidationError(c.problems);
+  if (c.problems.length > 0) throw new ConfigValidationError(file, c.problems);
+  const environment = v.environment!;
   return {
-    environment: environment!,
+    environment,
     region: region!,
-    tags: { ...extraTags, environment: environment!, owner: owner!, "cost-center": costCenter! },
-    alertEmails,
-    tempExpirationDays: tempExpirationDays!,
+    tags: { ...extraTags, environment, owner: v.owner!, "cost-center": v.costCenter! },
+    alertEmails: v.alertEmails ?? [],
+    tempExpirationDays: v.tempExpirationDays ?? DEFAULT_TEMP_EXPIRATION_DAYS,
     sizing: base!,
     pipelines: pipelines as Record<PipelineName, PipelineSettings>,
   };

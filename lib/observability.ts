@@ -115,7 +115,7 @@ function record(
  *     genomics: { rejectedSharePercent: 10 }
  * ```
  */
-export function validateAlarmConfig(raw: unknown): AlarmSettings {
+export function validateAlarmConfig(raw: unknown, file: string): AlarmSettings {
   const problems: ConfigProblem[] = [];
   const top = raw === undefined ? {} : (record(problems, NS, raw) ?? {});
   let namespace = DEFAULT_NAMESPACE;
@@ -150,7 +150,7 @@ export function validateAlarmConfig(raw: unknown): AlarmSettings {
       return [p, thresholds(problems, prefix, own ?? {}, base, [])];
     }),
   ) as Record<PipelineName, AlarmThresholds>;
-  if (problems.length) throw new ConfigValidationError(problems);
+  if (problems.length) throw new ConfigValidationError(file, problems);
   return { namespace, pipelines };
 }
 

@@ -1,6 +1,34 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import { ConfigValidationError, RawStackConfig, validateStackConfig } from "../lib/config";
+import YAML from "yaml";
+import {
+  ConfigValidationError,
+  DEFAULT_TEMP_EXPIRATION_DAYS,
+  NAMESPACE_KEYS,
+  StackConfigValues,
+  StackSettings,
+  validateStackConfig,
+} from "../lib/config";
 import { JobArgumentsError, validateJobArguments } from "../lib/arguments";
+import { REPO_ROOT, loadStackConfig, projectConfigDefaults } from "../tools/offline";
+
+/** Stack config values by short name (`region` is `aws:region`, the rest `glue-etl:<name>`). */
+type RawStackConfig = Readonly<Record<string, unknown>>;
+
+/** The flat strings Pulumi hands the program: text as written, lists and maps as JSON. */
+function flat(raw: RawStackConfig): StackConfigValues {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[k === "region" ? "aws:region" : `glue-etl:${k}`] =
+      typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+const validate = (raw: RawStackConfig): StackSettings =>
+  validateStackConfig(flat(raw), "Pulumi.test.yaml");
 
 const good: RawStackConfig = {
   region: "eu-west-1",
@@ -20,7 +48,7 @@ const good: RawStackConfig = {
 
 function problemsOf(raw: RawStackConfig): string[] {
   try {
-    validateStackConfig(raw);
+    validate(raw);
   } catch (e) {
     expect(e).to.be.instanceOf(ConfigValidationError);
     return (e as ConfigValidationError).message
@@ -38,7 +66,7 @@ const withSizing = (s: Record<string, unknown>): RawStackConfig => ({
 
 describe("stack config validation", () => {
   it("accepts the dev sizing and fills pipeline defaults", () => {
-    const s = validateStackConfig(good);
+    const s = validate(good);
     expect(s.sizing).to.deep.equal(good.sizing);
     expect(s.tags).to.deep.equal({
       environment: "dev",
@@ -54,18 +82,18 @@ describe("stack config validation", () => {
   });
 
   it("applies per-pipeline overrides over the stack sizing, key by key", () => {
-    const s = validateStackConfig({
+    const s = validate({
       ...good,
       pipelines: {
-        manifest: { workerType: "G.2X", numberOfWorkers: 10, schedule: "cron(0 2 * * ? *)" },
+        splitter: { workerType: "G.2X", numberOfWorkers: 10, schedule: "cron(0  2 * * ? *)" },
       },
     });
-    expect(s.pipelines.manifest.sizing).to.deep.equal({
+    expect(s.pipelines.splitter.sizing).to.deep.equal({
       ...(good.sizing as object),
       workerType: "G.2X",
       numberOfWorkers: 10,
     });
-    expect(s.pipelines.manifest.schedule).to.equal("cron(0 2 * * ? *)");
+    expect(s.pipelines.splitter.schedule).to.equal("cron(0 2 * * ? *)");
     expect(s.pipelines.genomics.sizing.workerType).to.equal("G.1X");
   });
 
@@ -128,7 +156,7 @@ describe("stack config validation", () => {
       "a pipeline override that makes an inherited FLEX invalid",
       { ...good, pipelines: { genomics: { workerType: "R.2X" } } },
       [
-        'glue-etl:pipelines.genomics.executionClass: got "FLEX with R.2X"; allowed: FLEX only with worker types G.1X, G.2X; use STANDARD for R.2X',
+        'glue-etl:pipelines.genomics.workerType: got "R.2X"; allowed: G.1X or G.2X while executionClass is FLEX (from glue-etl:sizing); or set executionClass: STANDARD here too',
       ],
     ],
     [
@@ -140,14 +168,14 @@ describe("stack config validation", () => {
       "misspelt sizing key",
       withSizing({ numberOfWorker: 3 }),
       [
-        "glue-etl:sizing.numberOfWorker: got 3; allowed: no such key; known keys: workerType, numberOfWorkers, maxConcurrentRuns, timeoutMinutes, maxRetries, executionClass",
+        "glue-etl:sizing.numberOfWorker: got 3; allowed: no such key; did you mean glue-etl:sizing.numberOfWorkers? known keys: workerType, numberOfWorkers, maxConcurrentRuns, timeoutMinutes, maxRetries, executionClass",
       ],
     ],
     [
       "unknown pipeline",
       { ...good, pipelines: { genomic: { numberOfWorkers: 4 } } },
       [
-        'glue-etl:pipelines.genomic: got "genomic"; allowed: a pipeline of this program: genomics, splitter, manifest, sales, tagging',
+        'glue-etl:pipelines.genomic: got {"numberOfWorkers":4}; allowed: no such pipeline; did you mean glue-etl:pipelines.genomics? pipelines of this program: genomics, splitter, manifest, sales, tagging',
       ],
     ],
     [
@@ -240,7 +268,7 @@ describe("stack config validation", () => {
       "glue-etl:sizing.numberOfWorkers",
       "glue-etl:sizing.timeoutMinutes",
     ]);
-    expect(() => validateStackConfig({})).to.throw(ConfigValidationError, /problems/);
+    expect(() => validate({})).to.throw(ConfigValidationError, /^Pulumi\.test\.yaml: .*problems/);
   });
 });
 
@@ -273,5 +301,92 @@ describe("job argument validation", () => {
       '"INPUT_PATH": an argument name must start with "--" then a letter, e.g. --INPUT_PATH',
       '--OUTPUT_PATH: unknown placeholder {output} in "{output}/x/"; allowed: {raw}, {processed}, {scripts}, {temp}, {database}',
     ]);
+  });
+});
+
+describe("Pulumi.yaml's typed config declarations", () => {
+  type Declaration = { type?: string; description?: string; default?: unknown; value?: unknown };
+  const declared = (
+    YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+      config: Record<string, Declaration>;
+    }
+  ).config;
+  const typed = Object.entries(declared).filter(([, d]) => d.type !== undefined);
+
+  it("declare only keys the program knows, each with a type Pulumi checks and a description", () => {
+    expect(typed.map(([k]) => k).sort()).to.deep.equal(
+      ["alertEmails", "costCenter", "environment", "owner", "tempExpirationDays"].sort(),
+    );
+    for (const [key, d] of typed) {
+      expect(NAMESPACE_KEYS, key).to.include(key);
+      expect(["string", "integer", "boolean", "array"], key).to.include(d.type);
+      expect(d.description, key).to.be.a("string").and.not.equal("");
+    }
+  });
+
+  it("require (no default) exactly the keys the program requires, and default like the code", () => {
+    const required = typed.filter(([, d]) => !("default" in d)).map(([k]) => k);
+    expect(required.sort()).to.deep.equal(["costCenter", "environment", "owner"]);
+    const requiredOnly = { ...good, tempExpirationDays: undefined, alertEmails: undefined };
+    expect(() => validate(requiredOnly)).to.not.throw();
+    for (const key of required) {
+      expect(() => validate({ ...requiredOnly, [key]: undefined }), key).to.throw(
+        ConfigValidationError,
+        `glue-etl:${key}: got nothing (missing)`,
+      );
+    }
+    expect(declared.tempExpirationDays!.default).to.equal(DEFAULT_TEMP_EXPIRATION_DAYS);
+    expect(declared.alertEmails!.default).to.deep.equal([]);
+  });
+
+  it("reach the program offline as the CLI passes them: defaults under the stack file's values", () => {
+    expect(projectConfigDefaults()).to.deep.include({
+      "glue-etl:tempExpirationDays": 7,
+      "glue-etl:alertEmails": [],
+    });
+    // dev sets 3 days itself; the default applies only where the stack file says nothing.
+    expect(loadStackConfig("dev").config["glue-etl:tempExpirationDays"]).to.equal("3");
+    const s = validateStackConfig(
+      { ...flat(good), "glue-etl:tempExpirationDays": "7", "glue-etl:alertEmails": "[]" },
+      "Pulumi.test.yaml",
+    );
+    expect([s.tempExpirationDays, s.alertEmails]).to.deep.equal([7, []]);
+  });
+});
+
+describe("the README's example error", () => {
+  it("is what the program says", () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const example = [...readme.matchAll(/```\nerror: (Pulumi\.dev\.yaml: [\s\S]*?)\n```/g)]
+      .map((m) => m[1]!)
+      .find((m) => m.includes("glue-etl:alertEmail:"))!;
+    const { alertEmails, ...rest } = good;
+    expect(() =>
+      validateStackConfig(
+        flat({
+          ...rest,
+          alertEmail: ["ops@example.com"],
+          pipelines: { genomics: { schedule: "cron(0 4 * * ? *)" } },
+        }),
+        "Pulumi.dev.yaml",
+      ),
+    ).to.throw(ConfigValidationError, example);
+    expect(alertEmails).to.be.an("array");
+  });
+});
+
+describe("secrets in config problems", () => {
+  it("never show a secret's value, even under a misspelt key", () => {
+    const values = { ...flat(good), "glue-etl:jdbcPasword": "hunter2-plaintext" };
+    let message = "";
+    try {
+      validateStackConfig(values, "Pulumi.test.yaml", ["glue-etl:jdbcPasword"]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.include(
+      'glue-etl:jdbcPasword: got "[secret]"; allowed: no such key; did you mean glue-etl:jdbcPassword?',
+    );
+    expect(message).to.not.include("hunter2");
   });
 });

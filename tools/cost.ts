@@ -9,11 +9,11 @@
  * succeed; ON_DEMAND and EVENT starts have no rate and count as unscheduled.
  */
 import { PIPELINE_NAMES, PipelineName } from "../lib/jobs";
-import { StackSettings, rawStackConfig, validateStackConfig } from "../lib/config";
+import { StackSettings } from "../lib/config";
 import { runsPerMonth } from "../lib/cron";
 import { runCostForDuration } from "../lib/pricing";
 import { jobCapacity } from "./capacity";
-import { OfflineRun, PROJECT, RecordedResource, loadStackConfig } from "./offline";
+import { OfflineRun, RecordedResource } from "./offline";
 
 export const TRIGGER_TYPE = "aws:glue/trigger:Trigger";
 /** Job tag naming the pipeline whose config holds the job's typical run duration. */
@@ -214,20 +214,6 @@ export function stackCost(
     monthlyCost: roundUsd(jobs.reduce((a, j) => a + (j.monthlyCost ?? 0), 0)),
     unscheduledJobs: jobs.filter((j) => j.monthlyCost === undefined).map((j) => j.jobName),
   };
-}
-
-/** The validated settings of a stack file, with the same overrides `runStackOffline` takes. */
-export function stackSettings(
-  stack: string,
-  overrides: Record<string, unknown> = {},
-): StackSettings {
-  const config = { ...loadStackConfig(stack).config };
-  for (const [k, v] of Object.entries(overrides)) {
-    const key = k.includes(":") ? k : `${PROJECT}:${k}`;
-    if (v === undefined) delete config[key];
-    else config[key] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return validateStackConfig(rawStackConfig((key) => config[key]));
 }
 
 /** Typical run minutes per pipeline from validated settings. */

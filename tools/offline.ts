@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
+import { StackSettings, validateStackConfig } from "../lib/config";
 
 export const PROJECT = "glue-etl";
 export const MOCK_ACCOUNT_ID = "123456789012";
@@ -60,18 +61,120 @@ export function stackFile(stack: string): string {
   return path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
 }
 
-/** Reads Pulumi.<stack>.yaml into the flat form the SDK's config store uses. */
+/** A stack or project file that is not valid YAML, or not shaped like one: names file and line. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+interface CstToken {
+  type?: string;
+  offset?: number;
+  source?: string;
+  start?: { source?: string };
+  end?: { source?: string }[];
+}
+
+/**
+ * Where the construct that a YAML error is about begins. The parser reports an unclosed quote or
+ * flow collection where it gave up (often the end of the file); the user needs the line where
+ * it was opened.
+ */
+function openedAt(text: string, error: YAML.YAMLError): number {
+  const unclosed: number[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== "object" || node === null) return;
+    const t = node as CstToken;
+    if (t.offset !== undefined && t.offset <= error.pos[0]) {
+      const quote = t.type === "double-quoted-scalar" ? '"' : "'";
+      const quoted = t.type === "double-quoted-scalar" || t.type === "single-quoted-scalar";
+      if (quoted && (t.source!.length < 2 || !t.source!.endsWith(quote))) unclosed.push(t.offset);
+      if (
+        t.type === "flow-collection" &&
+        !(t.end ?? []).some((e) => e.source === "]" || e.source === "}")
+      )
+        unclosed.push(t.offset);
+    }
+    for (const v of Object.values(node)) if (typeof v === "object") visit(v);
+  };
+  if (error.code === "MISSING_CHAR" || error.code === "BAD_INDENT")
+    visit([...new YAML.Parser().parse(text)]);
+  return unclosed.length > 0 ? Math.max(...unclosed) : error.pos[0];
+}
+
+/** Parses a YAML file, or throws a StackFileError naming the file, line and column. */
+export function parseYamlFile(file: string, text: string): unknown {
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const error = doc.errors[0];
+  if (!error) return doc.toJS() as unknown;
+  const at = openedAt(text, error);
+  const lineStarts = [0, ...[...text.matchAll(/\n/g)].map((m) => m.index + 1)];
+  const line = lineStarts.filter((o) => o <= at).length;
+  const col = at - lineStarts[line - 1]! + 1;
+  const source = text.split("\n")[line - 1] ?? "";
+  const what = error.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, "");
+  throw new StackFileError(
+    `${path.basename(file)}, line ${line}, column ${col}: ${what}\n  ${line} | ${source}\n  ${" ".repeat(String(line).length)} | ${" ".repeat(col - 1)}^`,
+  );
+}
+
+/** The `config:` map of a stack or project file, or a StackFileError naming the file. */
+function configSection(file: string): Record<string, unknown> {
+  const doc = parseYamlFile(file, fs.readFileSync(file, "utf8")) ?? {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new StackFileError(
+      `${path.basename(file)}: expected a map with a "config:" section; got ${JSON.stringify(doc)}`,
+    );
+  }
+  const config = (doc as { config?: unknown }).config;
+  if (config === undefined || config === null) return {};
+  if (typeof config !== "object" || Array.isArray(config)) {
+    throw new StackFileError(
+      `${path.basename(file)}: "config" must be a map of keys to values, such as "  glue-etl:owner: my-team"; got ${JSON.stringify(config)}`,
+    );
+  }
+  return config as Record<string, unknown>;
+}
+
+const qualified = (key: string) => (key.includes(":") ? key : `${PROJECT}:${key}`);
+
+/**
+ * What Pulumi.yaml gives every stack: `value`s and the `default`s of typed declarations (the CLI
+ * passes both to the program when the stack file does not set the key).
+ */
+export function projectConfigDefaults(
+  file = path.join(REPO_ROOT, "Pulumi.yaml"),
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, decl] of Object.entries(configSection(file))) {
+    const d = decl as { value?: unknown; default?: unknown; type?: unknown } | null;
+    if (d !== null && typeof d === "object" && !Array.isArray(d)) {
+      if ("value" in d) out[qualified(key)] = d.value;
+      else if ("default" in d) out[qualified(key)] = d.default;
+    } else {
+      out[qualified(key)] = decl;
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads Pulumi.<stack>.yaml, over the project's defaults, into the flat form the SDK's config
+ * store uses.
+ */
 export function loadStackConfig(stack: string, file = stackFile(stack)): StackConfig {
   if (!fs.existsSync(file)) {
     throw new Error(`No stack file for stack "${stack}": expected ${path.basename(file)}`);
   }
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as {
-    config?: Record<string, unknown>;
-  };
+  const stackValues = Object.fromEntries(
+    Object.entries(configSection(file)).map(([k, v]) => [qualified(k), v]),
+  );
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
-    const key = rawKey.includes(":") ? rawKey : `${PROJECT}:${rawKey}`;
+  for (const [key, value] of Object.entries({ ...projectConfigDefaults(), ...stackValues })) {
     if (isSecure(value)) {
       config[key] = SECRET_PLACEHOLDER;
       secretKeys.push(key);
@@ -300,15 +403,23 @@ export function readRegion(stackConfig: StackConfig): string {
   return stackConfig.config["aws:region"] ?? "us-east-1";
 }
 
+/** A run of the real program, with the settings it deployed. */
+export interface StackRun extends OfflineRun {
+  /** The validated settings the program used, for the cost estimate and other tools. */
+  readonly settings: StackSettings;
+}
+
 /**
  * Runs the real program (index.ts) for a stack. `overrides` replace config keys (fully
- * qualified, values as they would appear in the stack file) to try other configurations.
+ * qualified, values as they would appear in the stack file) to try other configurations;
+ * `file` reads another stack file instead of Pulumi.<stack>.yaml.
  */
 export async function runStackOffline(
   stack: string,
   overrides: Record<string, unknown> = {},
-): Promise<OfflineRun> {
-  const base = loadStackConfig(stack);
+  file = stackFile(stack),
+): Promise<StackRun> {
+  const base = loadStackConfig(stack, file);
   const config = { ...base.config };
   for (const [k, v] of Object.entries(overrides)) {
     const key = k.includes(":") ? k : `${PROJECT}:${k}`;
@@ -316,11 +427,14 @@ export async function runStackOffline(
     else config[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
   const programPath = require.resolve(path.join(REPO_ROOT, "index.ts"));
-  return runOffline(stack, { config, secretKeys: base.secretKeys }, () => {
+  const run = await runOffline(stack, { config, secretKeys: base.secretKeys }, () => {
     // The program registers resources when imported: load it afresh for every run. Modules it
     // imports hold no state, so they stay cached (and their classes stay comparable).
     delete require.cache[programPath];
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- re-executes the program
     return require(programPath) as Record<string, unknown>;
   });
+  // The program accepted this exact config; the same pure function gives the tools its settings,
+  // so no tool reads or validates the stack file on its own.
+  return { ...run, settings: validateStackConfig(config, path.basename(file), base.secretKeys) };
 }

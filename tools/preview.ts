@@ -14,10 +14,12 @@ import {
   OfflineRun,
   REPO_ROOT,
   RecordedResource,
+  StackFileError,
+  StackRun,
   runStackOffline,
 } from "./offline";
 import { jobCapacity } from "./capacity";
-import { StackCost, runMinutesFrom, stackSettings } from "./cost";
+import { StackCost, runMinutesFrom } from "./cost";
 import { diffSnapshots, hasChanges, renderDiff, usd } from "./diff";
 import {
   SNAPSHOT_COMMAND,
@@ -200,16 +202,16 @@ export function renderCost(cost: StackCost): string {
 }
 
 /** Runs a stack, or prints why the program failed and returns undefined. */
-async function run(stack: string): Promise<OfflineRun | undefined> {
+async function run(stack: string): Promise<StackRun | undefined> {
   try {
     return await runStackOffline(stack);
   } catch (e) {
     const cause = e instanceof OfflineProgramError ? e.cause : e;
     if (cause instanceof ConfigValidationError) {
       const n = e instanceof OfflineProgramError ? e.resources.length : 0;
-      console.error(
-        `error: Pulumi.${stack}.yaml: ${cause.message}\n${n} resources were registered.`,
-      );
+      console.error(`error: ${cause.message}\n${n} resources were registered.`);
+    } else if (cause instanceof StackFileError) {
+      console.error(`error: ${cause.message}\nNothing ran.`);
     } else {
       console.error(`error: ${(e as Error).message}`);
     }
@@ -217,9 +219,10 @@ async function run(stack: string): Promise<OfflineRun | undefined> {
   }
 }
 
-async function snapshot(stack: string, r?: OfflineRun): Promise<Snapshot | undefined> {
+/** The snapshot of a run, costed with the settings the program itself validated. */
+async function snapshot(stack: string, r?: StackRun): Promise<Snapshot | undefined> {
   const done = r ?? (await run(stack));
-  return done && snapshotOf(done, runMinutesFrom(stackSettings(stack)));
+  return done && snapshotOf(done, runMinutesFrom(done.settings));
 }
 
 const rel = (file: string) => path.relative(REPO_ROOT, file);

@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { OfflineRun, REPO_ROOT, SECRET_PLACEHOLDER, runStackOffline } from "./offline";
-import { RunMinutesLookup, StackCost, runMinutesFrom, stackCost, stackSettings } from "./cost";
+import { RunMinutesLookup, StackCost, runMinutesFrom, stackCost } from "./cost";
 
 export const SNAPSHOT_VERSION = 1;
 export const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "snapshots");
@@ -131,7 +131,7 @@ export async function stackSnapshot(
   overrides: Record<string, unknown> = {},
 ): Promise<Snapshot> {
   const run = await runStackOffline(stack, overrides);
-  return snapshotOf(run, runMinutesFrom(stackSettings(stack, overrides)));
+  return snapshotOf(run, runMinutesFrom(run.settings));
 }
 
 /** Stacks that have a Pulumi.<stack>.yaml in the repository. */

@@ -17,17 +17,20 @@ const VALID_MISSING = ["breaching", "notBreaching", "ignore", "missing"];
 
 describe("alarm config (glue-etl:alarms)", () => {
   it("defaults every pipeline to the documented thresholds", () => {
-    const s = validateAlarmConfig(undefined);
+    const s = validateAlarmConfig(undefined, "Pulumi.dev.yaml");
     expect(s.namespace).to.equal("GlueETL");
     expect(s.pipelines.genomics).to.deep.equal(DEFAULT_THRESHOLDS);
   });
 
   it("applies stack-wide values, then per-pipeline overrides", () => {
-    const s = validateAlarmConfig({
-      namespace: "Team/ETL",
-      rejectedSharePercent: 2,
-      pipelines: { genomics: { rejectedSharePercent: 10, lateGraceMinutes: 0 } },
-    });
+    const s = validateAlarmConfig(
+      {
+        namespace: "Team/ETL",
+        rejectedSharePercent: 2,
+        pipelines: { genomics: { rejectedSharePercent: 10, lateGraceMinutes: 0 } },
+      },
+      "Pulumi.dev.yaml",
+    );
     expect(s.namespace).to.equal("Team/ETL");
     expect(s.pipelines.sales).to.deep.equal({ ...DEFAULT_THRESHOLDS, rejectedSharePercent: 2 });
     expect(s.pipelines.genomics).to.deep.equal({
@@ -40,13 +43,16 @@ describe("alarm config (glue-etl:alarms)", () => {
   it("names every bad key, the value and what is allowed", () => {
     let err: unknown;
     try {
-      validateAlarmConfig({
-        namespace: "AWS/Glue",
-        rejectedSharePercent: 150,
-        runTimeMultiplier: "3",
-        colour: "red",
-        pipelines: { nope: {}, sales: { lateGraceMinutes: -5 } },
-      });
+      validateAlarmConfig(
+        {
+          namespace: "AWS/Glue",
+          rejectedSharePercent: 150,
+          runTimeMultiplier: "3",
+          colour: "red",
+          pipelines: { nope: {}, sales: { lateGraceMinutes: -5 } },
+        },
+        "Pulumi.dev.yaml",
+      );
     } catch (e) {
       err = e;
     }

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { CronError, runsPerMonth, validateGlueCron } from "../../lib/cron";
+import { Cron } from "croner";
+import { CRONER_OPTIONS, CronError, runsPerMonth, validateGlueCron } from "../../lib/cron";
 
 const TAIL =
   ". Expected cron(Minutes Hours Day-of-month Month Day-of-week Year) in UTC, e.g. cron(0 2 * * ? *) for 02:00 every day.";
@@ -39,17 +40,17 @@ describe("validateGlueCron", () => {
       [
         "cron(0 25 * * ? *)",
         "Hours",
-        'Invalid Glue schedule "cron(0 25 * * ? *)": Hours field ("25"): 25 is out of range; allowed: 0-23 with wildcards , - * /',
+        'Invalid Glue schedule "cron(0 25 * * ? *)": Hours field ("25"): "25" is out of range; allowed: 0-23 with wildcards , - * /',
       ],
       [
         "cron(60 2 * * ? *)",
         "Minutes",
-        'Invalid Glue schedule "cron(60 2 * * ? *)": Minutes field ("60"): 60 is out of range; allowed: 0-59 with wildcards , - * /',
+        'Invalid Glue schedule "cron(60 2 * * ? *)": Minutes field ("60"): "60" is out of range; allowed: 0-59 with wildcards , - * /',
       ],
       [
         "cron(0 2 * FOO ? *)",
         "Month",
-        'Invalid Glue schedule "cron(0 2 * FOO ? *)": Month field ("FOO"): "FOO" is not a value; allowed: 1-12 or JAN-DEC with wildcards , - * /',
+        'Invalid Glue schedule "cron(0 2 * FOO ? *)": Month field ("FOO"): FOO is not a value or wildcard of this field; allowed: 1-12 or JAN-DEC with wildcards , - * /',
       ],
       [
         "cron(0 2 ? * 8 *)",
@@ -59,7 +60,7 @@ describe("validateGlueCron", () => {
       [
         "cron(0 2 32 * ? *)",
         "Day-of-month",
-        'Invalid Glue schedule "cron(0 2 32 * ? *)": Day-of-month field ("32"): 32 is out of range; allowed: 1-31 with wildcards , - * ? / L W',
+        'Invalid Glue schedule "cron(0 2 32 * ? *)": Day-of-month field ("32"): "32" is out of range; allowed: 1-31 with wildcards , - * ? / L W',
       ],
       [
         "cron(0 2 * * ? 1969)",
@@ -89,32 +90,37 @@ describe("validateGlueCron", () => {
       [
         "cron(0 ? * * ? *)",
         "Hours",
-        'Invalid Glue schedule "cron(0 ? * * ? *)": Hours field ("?"): uses a wildcard this field does not accept; allowed: 0-23 with wildcards , - * /',
+        'Invalid Glue schedule "cron(0 ? * * ? *)": Hours field ("?"): "?" stands alone, in Day-of-month or Day-of-week only; allowed: 0-23 with wildcards , - * /',
       ],
       [
         "cron(0 2 ? * 3#6 *)",
         "Day-of-week",
-        'Invalid Glue schedule "cron(0 2 ? * 3#6 *)": Day-of-week field ("3#6"): occurrence 6 of a weekday does not exist in a month (use 1-5); allowed: 1-7 or SUN-SAT with wildcards , - * ? L #',
-      ],
-      [
-        "cron(0 2 ? * 2#1,6#3 *)",
-        "Day-of-week",
-        'Invalid Glue schedule "cron(0 2 ? * 2#1,6#3 *)": Day-of-week field ("2#1,6#3"): uses "#" in a way Glue does not accept (one expression such as "3#2", the second Tuesday); allowed: 1-7 or SUN-SAT with wildcards , - * ? L #',
+        'Invalid Glue schedule "cron(0 2 ? * 3#6 *)": Day-of-week field ("3#6"): nth weekday out of range, should be 1-5 or L. Value: 6; allowed: 1-7 or SUN-SAT with wildcards , - * ? L #',
       ],
       [
         "cron(0 2 1W-5 * ? *)",
         "Day-of-month",
-        'Invalid Glue schedule "cron(0 2 1W-5 * ? *)": Day-of-month field ("1W-5"): uses L or W in a way Glue does not accept (use "L", "LW" or a single day such as "15W"); allowed: 1-31 with wildcards , - * ? / L W',
+        'Invalid Glue schedule "cron(0 2 1W-5 * ? *)": Day-of-month field ("1W-5"): Syntax error, W is not allowed in a range; allowed: 1-31 with wildcards , - * ? / L W',
       ],
       [
         "cron(0 20-4 * * ? *)",
         "Hours",
-        'Invalid Glue schedule "cron(0 20-4 * * ? *)": Hours field ("20-4"): the range 20-4 starts after it ends; allowed: 0-23 with wildcards , - * /',
+        'Invalid Glue schedule "cron(0 20-4 * * ? *)": Hours field ("20-4"): From value is larger than to value: \'20-4\'; allowed: 0-23 with wildcards , - * /',
       ],
       [
         "cron(0/0 2 * * ? *)",
         "Minutes",
-        'Invalid Glue schedule "cron(0/0 2 * * ? *)": Minutes field ("0/0"): the increment "0" is not a whole number from 1 to 59; allowed: 0-59 with wildcards , - * /',
+        'Invalid Glue schedule "cron(0/0 2 * * ? *)": Minutes field ("0/0"): Syntax error, illegal stepping: 0; allowed: 0-59 with wildcards , - * /',
+      ],
+      [
+        "cron(0 L * * ? *)",
+        "Hours",
+        'Invalid Glue schedule "cron(0 L * * ? *)": Hours field ("L"): L is not a value or wildcard of this field; allowed: 0-23 with wildcards , - * /',
+      ],
+      [
+        "cron(0 2 3#2 * ? *)",
+        "Day-of-month",
+        'Invalid Glue schedule "cron(0 2 3#2 * ? *)": Day-of-month field ("3#2"): 3#2 is not a value or wildcard of this field; allowed: 1-31 with wildcards , - * ? / L W',
       ],
     ];
     for (const [expr, field, message] of cases) {
@@ -122,6 +128,48 @@ describe("validateGlueCron", () => {
       expect(e.message, expr).to.equal(message + TAIL);
       expect(e.field, expr).to.equal(field);
     }
+  });
+});
+
+/** Croner on its own, as lib/cron.ts calls it: what it would get wrong without Glue's rules. */
+function cronerAccepts(fields: string): boolean {
+  try {
+    new Cron(`0 ${fields}`, CRONER_OPTIONS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("Glue's cron rules kept beside croner, each where croner alone differs", () => {
+  const rules: [string, string, boolean][] = [
+    ["Day-of-month and Day-of-week both set", "2 * * MON *", false],
+    ["Day-of-month and Day-of-week both ?", "2 ? * ? *", false],
+    ["? outside the day fields", "? * * ? *", false],
+    ["Day-of-week 8", "2 ? * 8 *", false],
+    ["year 1969", "2 * * ? 1969", false],
+    ["year 2200", "2 * * ? 2200", false],
+    ["L alone in Day-of-week (Saturday)", "12 ? * L *", true],
+  ];
+  for (const [rule, fields, glue] of rules) {
+    it(`${rule}: Glue ${glue ? "accepts" : "refuses"}, croner alone does not`, () => {
+      expect(cronerAccepts(`0 ${fields}`), "croner alone").to.equal(!glue);
+      const ours = (() => {
+        try {
+          validateGlueCron(`cron(0 ${fields})`);
+          return true;
+        } catch (e) {
+          expect(e).to.be.instanceOf(CronError);
+          return false;
+        }
+      })();
+      expect(ours, "lib/cron.ts").to.equal(glue);
+    });
+  }
+
+  it("counts a lone L weekday as every Saturday", () => {
+    // 2025-2028 hold 209 Saturdays.
+    expect(runsPerMonth("cron(0 12 ? * L *)")).to.be.closeTo(209 / 48, 1e-9);
   });
 });
 

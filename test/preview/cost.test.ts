@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { stackCost, runMinutesFrom, stackSettings } from "../../tools/cost";
+import { stackCost, runMinutesFrom } from "../../tools/cost";
 import { stackRun } from "../support/program";
 import {
   DAYS_PER_MONTH,
@@ -18,7 +18,7 @@ const close = (actual: number | undefined, expected: number) =>
 describe("cost: real stacks, recomputed from DESIGN.md section 2", () => {
   it("dev genomics: G.1X x2 FLEX = 2 DPU x $0.29 = $0.58 per run-hour", async () => {
     const run = await stackRun("dev");
-    const cost = stackCost(run, runMinutesFrom(stackSettings("dev")));
+    const cost = stackCost(run, runMinutesFrom(run.settings));
     const g = cost.jobs.find((j) => j.resourceName === "genomics-job")!;
     const dpus = DESIGN_DPU["G.1X"]! * 2;
     expect(g).to.include({ workerType: "G.1X", numberOfWorkers: 2, executionClass: "FLEX", dpus });
@@ -31,7 +31,7 @@ describe("cost: real stacks, recomputed from DESIGN.md section 2", () => {
 
   it("prod genomics: G.2X x20 STANDARD = 40 DPU x $0.44 = $17.60 per run-hour", async () => {
     const run = await stackRun("prod");
-    const cost = stackCost(run, runMinutesFrom(stackSettings("prod")));
+    const cost = stackCost(run, runMinutesFrom(run.settings));
     const g = cost.jobs.find((j) => j.resourceName === "genomics-job")!;
     expect(g.dpus).to.equal(DESIGN_DPU["G.2X"]! * 20);
     close(g.pricePerRunHour, 17.6);
@@ -40,7 +40,10 @@ describe("cost: real stacks, recomputed from DESIGN.md section 2", () => {
 
   it("stack totals are the sums over the stack's jobs", async () => {
     for (const stack of ["dev", "prod"] as const) {
-      const cost = stackCost(await stackRun(stack), runMinutesFrom(stackSettings(stack)));
+      const cost = stackCost(
+        await stackRun(stack),
+        runMinutesFrom((await stackRun(stack)).settings),
+      );
       const perHour = cost.jobs.reduce((a, j) => a + j.pricePerRunHour, 0);
       const monthly = cost.jobs.reduce((a, j) => a + (j.monthlyCost ?? 0), 0);
       close(cost.pricePerRunHour, perHour);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { runMinutesFrom, stackSettings } from "../../tools/cost";
+import { runMinutesFrom } from "../../tools/cost";
 import { diffSnapshots, hasChanges, renderDiff, stacklessUrn } from "../../tools/diff";
 import { loadStackConfig } from "../../tools/offline";
 import { main } from "../../tools/preview";
@@ -8,7 +8,7 @@ import { stackRun } from "../support/program";
 import { DAYS_PER_MONTH, handRun, job, scheduled } from "./support";
 
 const devNow = async (): Promise<Snapshot> =>
-  snapshotOf(await stackRun("dev"), runMinutesFrom(stackSettings("dev")));
+  snapshotOf(await stackRun("dev"), runMinutesFrom((await stackRun("dev")).settings));
 const clone = (s: Snapshot): Snapshot => JSON.parse(serialiseSnapshot(s)) as Snapshot;
 
 /** The dev stack's pipelines config with one pipeline's keys changed, the rest as committed. */
@@ -166,7 +166,10 @@ describe("diff: working tree against a snapshot", () => {
 describe("diff: one stack against another", () => {
   it("dev → prod shows the sizing of DESIGN.md section 2 and the cost change", async () => {
     const dev = await devNow();
-    const prod = await snapshotOf(await stackRun("prod"), runMinutesFrom(stackSettings("prod")));
+    const prod = await snapshotOf(
+      await stackRun("prod"),
+      runMinutesFrom((await stackRun("prod")).settings),
+    );
     const d = diffSnapshots(dev, prod, { ignoreStackName: true });
     const jobChange = d.resources.find((r) => r.name === "genomics-job")!;
     expect(jobChange.op).to.equal("update");
@@ -187,7 +190,10 @@ describe("diff: one stack against another", () => {
 
   it("without ignoring the stack name, every name-bearing resource differs", async () => {
     const dev = await devNow();
-    const prod = await snapshotOf(await stackRun("prod"), runMinutesFrom(stackSettings("prod")));
+    const prod = await snapshotOf(
+      await stackRun("prod"),
+      runMinutesFrom((await stackRun("prod")).settings),
+    );
     const d = diffSnapshots(dev, prod);
     expect(d.resources.find((r) => r.name === "genomics-raw")!.op).to.equal("replace");
   });

@@ -1,14 +1,14 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { runMinutesFrom, stackSettings } from "../../tools/cost";
+import { runMinutesFrom } from "../../tools/cost";
 import { snapshotMismatch } from "../../tools/diff";
 import { REPO_ROOT, SECRET_PLACEHOLDER, runOffline, runStackOffline } from "../../tools/offline";
 import { Snapshot, readSnapshot, serialiseSnapshot, snapshotOf } from "../../tools/snapshot";
 import { stackRun } from "../support/program";
 
 const current = async (stack: "dev" | "prod"): Promise<Snapshot> =>
-  snapshotOf(await stackRun(stack), runMinutesFrom(stackSettings(stack)));
+  snapshotOf(await stackRun(stack), runMinutesFrom((await stackRun(stack)).settings));
 
 describe("snapshots: the program's output is committed in test/snapshots/", () => {
   for (const stack of ["dev", "prod"] as const) {
@@ -41,10 +41,10 @@ describe("snapshots: the program's output is committed in test/snapshots/", () =
 
 describe("preview --json", () => {
   it("is byte-identical across two runs of the program", async () => {
-    const json = async () =>
-      serialiseSnapshot(
-        await snapshotOf(await runStackOffline("dev"), runMinutesFrom(stackSettings("dev"))),
-      );
+    const json = async () => {
+      const run = await runStackOffline("dev");
+      return serialiseSnapshot(await snapshotOf(run, runMinutesFrom(run.settings)));
+    };
     const first = await json();
     expect(await json()).to.equal(first);
   });

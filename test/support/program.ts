@@ -1,10 +1,10 @@
 /** Runs of the real program per stack, shared by test files (the program runs once per stack). */
-import { OfflineRun, RecordedResource, runStackOffline } from "../../tools/offline";
+import { OfflineRun, RecordedResource, StackRun, runStackOffline } from "../../tools/offline";
 
-const cache = new Map<string, Promise<OfflineRun>>();
+const cache = new Map<string, Promise<StackRun>>();
 
 /** The program as deployed by Pulumi.<stack>.yaml, unmodified. Cached per stack. */
-export function stackRun(stack: "dev" | "prod"): Promise<OfflineRun> {
+export function stackRun(stack: "dev" | "prod"): Promise<StackRun> {
   let run = cache.get(stack);
   if (!run) {
     run = runStackOffline(stack);
