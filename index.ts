@@ -4,9 +4,16 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket } from "./components/logging";
 import { EtlPipeline } from "./components/pipeline";
 import { StackSettings, jobDpus, rawStackConfig, validateStackConfig } from "./lib/config";
-import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
+import {
+  GENOMICS_INPUT_GLOB,
+  GENOMICS_INPUT_SUFFIXES,
+  JOBS,
+  PipelineName,
+  glueJobName,
+} from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
 
@@ -34,24 +41,33 @@ function base(pipeline: PipelineName) {
     scriptPath: path.join(scriptsDir, spec.script),
     pyFiles: [commonModule],
     settings: settings.pipelines[pipeline],
+    bookmarks: spec.bookmarks,
     tempExpirationDays: settings.tempExpirationDays,
     alertEmails: settings.alertEmails,
+    accessLogBucket: accessLogs.bucketName,
     tags: { ...settings.tags, pipeline },
   };
 }
 
+// One bucket per stack receives the S3 server access logs of every pipeline bucket.
+const accessLogs = new AccessLogBucket("access-logs", {
+  namePrefix: `glue-etl-${settings.environment}-logs-`,
+  sourceBucketPrefix: `glue-etl-${settings.environment}-`,
+  tags: { ...settings.tags, pipeline: "shared" },
+});
+
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
 const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
 
-// 4.1: CSV files landing under csv/ start a run through EventBridge and a workflow, in batches of
-// two files or after five minutes. A run converts every file under csv/ and overwrites the
-// chromosome partitions it writes, so overlapping batches never duplicate rows.
+// Genomics: CSV files (plain or gzip) landing under csv/ start a run through EventBridge and a
+// workflow, in batches of two files or after five minutes. A run converts every file under csv/
+// and overwrites the chromosome partitions it writes, so overlapping batches never duplicate rows.
 if (enabled("genomics")) {
   deployed.genomics = new EtlPipeline("genomics", {
     ...base("genomics"),
     inputPrefix: "csv/",
     arguments: {
-      "--INPUT_PATH": "{raw}/csv/*.csv",
+      "--INPUT_PATH": `{raw}/csv/${GENOMICS_INPUT_GLOB}`,
       "--OUTPUT_PATH": "{processed}/genomics/",
       "--REJECTED_PATH": "{processed}/genomics/_rejected/",
     },
@@ -59,14 +75,14 @@ if (enabled("genomics")) {
     start: {
       kind: "s3Workflow",
       prefix: "csv/",
-      suffix: ".csv",
+      suffix: GENOMICS_INPUT_SUFFIXES,
       batchSize: 2,
       batchWindowSeconds: 300,
     },
   });
 }
 
-// 4.2: one object per row of the user_info_large catalog table, on demand.
+// Splitter: one object per row of the user_info_large catalog table, on demand.
 if (enabled("splitter")) {
   deployed.splitter = new EtlPipeline("splitter", {
     ...base("splitter"),
@@ -78,18 +94,15 @@ if (enabled("splitter")) {
       "--REJECTED_PATH": "{processed}/_rejected/",
     },
     tables: PIPELINE_TABLES.splitter,
-    // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
-    bookmarks: false,
   });
 }
 
-// 4.3: a manifest.json landing under manifests/ starts one batch run with its path.
+// Manifest: a manifest.json landing under manifests/ starts one batch run with its path.
 if (enabled("manifest")) {
   deployed.manifest = new EtlPipeline("manifest", {
     ...base("manifest"),
     arguments: { "--OUTPUT_PATH": "{processed}/batches/" },
     tables: PIPELINE_TABLES.manifest,
-    bookmarks: false,
     start: {
       kind: "s3Lambda",
       prefix: "manifests/",
@@ -99,7 +112,7 @@ if (enabled("manifest")) {
   });
 }
 
-// 4.4 and 4.5: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
+// Sales and tagging: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
 // crawler of its own catalogs the raw landing zone.
 if (enabled("sales")) {
   deployed.sales = new EtlPipeline("sales", {
@@ -176,6 +189,7 @@ if (deployed.sales) {
 }
 
 export const environment = settings.environment;
+export const accessLogBucket = accessLogs.bucketName;
 export const workflowNames = Object.fromEntries(
   Object.entries(workflows).map(([k, w]) => [k, w.name]),
 );

@@ -3,7 +3,7 @@
  * Pulumi calls, so it is tested directly and runs before any resource is registered.
  */
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
-import { PIPELINE_NAMES, PipelineName } from "./jobs";
+import { JOBS, PIPELINE_NAMES, PipelineName } from "./jobs";
 
 /** DPUs per worker (R types count memory-optimised M-DPUs). */
 export const WORKER_DPUS = {
@@ -242,6 +242,31 @@ function sizing(
 }
 
 /**
+ * A job with bookmarks runs one at a time: two overlapping runs start from the same bookmark and
+ * would process the same new files twice. Names the key that set the value (the pipeline's own,
+ * or the stack-wide one it inherited).
+ */
+function bookmarkConcurrency(
+  c: Collector,
+  pipeline: PipelineName,
+  s: JobSizing,
+  ownValue: boolean,
+): void {
+  if (!JOBS[pipeline].bookmarks || s.maxConcurrentRuns <= 1) return;
+  const key = ownValue
+    ? `${NS}:pipelines.${pipeline}.maxConcurrentRuns`
+    : `${NS}:sizing.maxConcurrentRuns (inherited by pipelines.${pipeline})`;
+  const unbookmarked = PIPELINE_NAMES.filter((p) => !JOBS[p].bookmarks);
+  c.add(
+    key,
+    s.maxConcurrentRuns,
+    `1 for ${pipeline}, whose job uses bookmarks (overlapping runs would read the same new files twice); ` +
+      `set ${NS}:pipelines.${pipeline}.maxConcurrentRuns to 1, and raise it only for pipelines without ` +
+      `bookmarks (${unbookmarked.join(", ")})`,
+  );
+}
+
+/**
  * The raw config from a lookup of fully qualified keys (`glue-etl:sizing`, `aws:region`) to the
  * strings a stack file holds; structured values are parsed as JSON, anything else stays a string
  * so that validation can name it.
@@ -426,6 +451,7 @@ export function validateStackConfig(raw: RawStackConfig): StackSettings {
       }
     }
     const s = base ? sizing(c, prefix, p, base) : undefined;
+    if (s && enabled === true) bookmarkConcurrency(c, name, s, p.maxConcurrentRuns !== undefined);
     if (s && typicalRunMinutes !== undefined && s.timeoutMinutes < typicalRunMinutes) {
       c.add(
         `${prefix}.typicalRunMinutes`,
