@@ -4,9 +4,16 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket } from "./components/logging";
 import { EtlPipeline, PipelineStart } from "./components/pipeline";
 import { StackSettings, jobDpus, validateStackConfig } from "./lib/config";
-import { JOBS, PipelineName, glueJobName } from "./lib/jobs";
+import {
+  GENOMICS_INPUT_GLOB,
+  GENOMICS_INPUT_SUFFIXES,
+  JOBS,
+  PipelineName,
+  glueJobName,
+} from "./lib/jobs";
 import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
 import { StackDashboard } from "./components/dashboard";
@@ -48,14 +55,23 @@ function base(pipeline: PipelineName) {
     scriptPath: path.join(scriptsDir, spec.script),
     pyFiles: [commonModule],
     settings: settings.pipelines[pipeline],
+    bookmarks: spec.bookmarks,
     tempExpirationDays: settings.tempExpirationDays,
     alertEmails: settings.alertEmails,
     metricsNamespace: alarmSettings.namespace,
     alarmThresholds: alarmSettings.pipelines[pipeline],
+    accessLogBucket: accessLogs.bucketName,
     tags: { ...settings.tags, pipeline },
   };
 }
 const salesSchedule = settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDULE;
+
+// One bucket per stack receives the S3 server access logs of every pipeline bucket.
+const accessLogs = new AccessLogBucket("access-logs", {
+  namePrefix: `glue-etl-${settings.environment}-logs-`,
+  sourceBucketPrefix: `glue-etl-${settings.environment}-`,
+  tags: { ...settings.tags, pipeline: "shared" },
+});
 
 const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
 const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
@@ -65,15 +81,15 @@ function scheduledOrOnDemand(p: PipelineName): PipelineStart {
   return schedule ? { kind: "schedule", schedule } : { kind: "onDemand" };
 }
 
-// 4.1: CSV files landing under csv/ start a run through EventBridge and a workflow, in batches of
-// two files or after five minutes. A run converts every file under csv/ and overwrites the
-// chromosome partitions it writes, so overlapping batches never duplicate rows.
+// Genomics: CSV files (plain or gzip) landing under csv/ start a run through EventBridge and a
+// workflow, in batches of two files or after five minutes. A run converts every file under csv/
+// and overwrites the chromosome partitions it writes, so overlapping batches never duplicate rows.
 if (enabled("genomics")) {
   deployed.genomics = new EtlPipeline("genomics", {
     ...base("genomics"),
     inputPrefix: "csv/",
     arguments: {
-      "--INPUT_PATH": "{raw}/csv/*.csv",
+      "--INPUT_PATH": `{raw}/csv/${GENOMICS_INPUT_GLOB}`,
       "--OUTPUT_PATH": "{processed}/genomics/",
       "--REJECTED_PATH": "{processed}/genomics/_rejected/",
     },
@@ -81,14 +97,15 @@ if (enabled("genomics")) {
     start: {
       kind: "s3Workflow",
       prefix: "csv/",
-      suffix: ".csv",
+      suffix: GENOMICS_INPUT_SUFFIXES,
       batchSize: 2,
       batchWindowSeconds: 300,
     },
   });
 }
 
-// One object per row of the user_info_large catalog table, on demand or on its own schedule.
+// Splitter: one object per row of the user_info_large catalog table, on demand or on its own
+// schedule.
 if (enabled("splitter")) {
   deployed.splitter = new EtlPipeline("splitter", {
     ...base("splitter"),
@@ -100,20 +117,17 @@ if (enabled("splitter")) {
       "--REJECTED_PATH": "{processed}/_rejected/",
     },
     tables: PIPELINE_TABLES.splitter,
-    // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
-    bookmarks: false,
     start: scheduledOrOnDemand("splitter"),
     expectedSchedule: settings.pipelines.splitter.schedule,
   });
 }
 
-// 4.3: a manifest.json landing under manifests/ starts one batch run with its path.
+// Manifest: a manifest.json landing under manifests/ starts one batch run with its path.
 if (enabled("manifest")) {
   deployed.manifest = new EtlPipeline("manifest", {
     ...base("manifest"),
     arguments: { "--OUTPUT_PATH": "{processed}/batches/" },
     tables: PIPELINE_TABLES.manifest,
-    bookmarks: false,
     start: {
       kind: "s3Lambda",
       prefix: "manifests/",
@@ -123,7 +137,7 @@ if (enabled("manifest")) {
   });
 }
 
-// 4.4 and 4.5: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
+// Sales and tagging: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
 // crawler of its own catalogs the raw landing zone.
 if (enabled("sales")) {
   deployed.sales = new EtlPipeline("sales", {
@@ -220,6 +234,7 @@ const dashboard = Object.keys(deployed).length
 
 export const dashboardName = dashboard?.dashboardName;
 export const environment = settings.environment;
+export const accessLogBucket = accessLogs.bucketName;
 export const workflowNames = Object.fromEntries(
   Object.entries(workflows).map(([k, w]) => [k, w.name]),
 );

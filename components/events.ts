@@ -15,25 +15,36 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
-import { PolicyStatement, awsContext, policyDocument, serviceTrustPolicy } from "../lib/aws";
+import {
+  AwsContext,
+  PolicyStatement,
+  awsContext,
+  policyDocument,
+  serviceTrustPolicy,
+} from "../lib/aws";
 
 type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
 
-/** The EventBridge pattern for "an object was created in this bucket under prefix…suffix, and is not empty". */
+/**
+ * The EventBridge pattern for "an object was created in this bucket under prefix…suffix, and is
+ * not empty". Several suffixes match keys ending with any of them.
+ */
 export function objectCreatedPattern(
   bucket: string,
   prefix = "",
-  suffix = "",
+  suffix: string | readonly string[] = "",
 ): Record<string, unknown> {
-  // EventBridge matches one key by prefix OR suffix; both at once need a wildcard pattern.
+  const suffixes = (typeof suffix === "string" ? [suffix] : [...suffix]).filter((x) => x !== "");
+  // EventBridge matches one key by prefix OR suffix; both at once need a wildcard pattern. Items
+  // of one key's list are alternatives.
   const escape = (s: string) => s.replace(/[\\*]/g, (c) => `\\${c}`);
   const key =
-    prefix && suffix
-      ? [{ wildcard: `${escape(prefix)}*${escape(suffix)}` }]
+    prefix && suffixes.length
+      ? suffixes.map((x) => ({ wildcard: `${escape(prefix)}*${escape(x)}` }))
       : prefix
         ? [{ prefix }]
-        : suffix
-          ? [{ suffix }]
+        : suffixes.length
+          ? suffixes.map((x) => ({ suffix: x }))
           : undefined;
   return {
     source: ["aws.s3"],
@@ -48,12 +59,13 @@ export function objectCreatedPattern(
 function checkKeyFilter(
   owner: string,
   prefix: string | undefined,
-  suffix: string | undefined,
+  suffix: string | readonly string[] | undefined,
 ): void {
+  const suffixes = typeof suffix === "string" || suffix === undefined ? [suffix] : suffix;
   for (const [field, v] of [
-    ["prefix", prefix],
-    ["suffix", suffix],
-  ] as const) {
+    ["prefix", prefix] as const,
+    ...suffixes.map((x) => ["suffix", x] as const),
+  ]) {
     if (v !== undefined && (v.startsWith("/") || v.length > 1024)) {
       throw new Error(
         `${owner}: ${field} ${JSON.stringify(v)} is not allowed: S3 keys have no leading "/" and are at most 1024 characters`,
@@ -135,7 +147,9 @@ export interface S3ObjectEventArgs {
   readonly tags?: Tags;
 }
 
-export interface S3EventWorkflowStartArgs extends S3ObjectEventArgs {
+export interface S3EventWorkflowStartArgs extends Omit<S3ObjectEventArgs, "suffix"> {
+  /** Only keys ending with this, or with any of these (e.g. `[".csv", ".csv.gz"]`). Default "" (all keys). */
+  readonly suffix?: string | readonly string[];
   /** Glue workflow to notify; its start trigger must be an event trigger. */
   readonly workflowName: pulumi.Input<string>;
 }
@@ -171,7 +185,7 @@ export class S3EventWorkflowStart extends pulumi.ComponentResource {
     this.rule = new aws.cloudwatch.EventRule(
       `${name}-rule`,
       {
-        description: pulumi.interpolate`Objects created in ${args.bucketName}/${args.prefix ?? ""}…${args.suffix ?? ""} notify Glue workflow ${args.workflowName}`,
+        description: pulumi.interpolate`Objects created in ${args.bucketName}/${args.prefix ?? ""}…${[args.suffix ?? ""].flat().join("|")} notify Glue workflow ${args.workflowName}`,
         eventPattern: pulumi
           .output(args.bucketName)
           .apply((b) => JSON.stringify(objectCreatedPattern(b, args.prefix, args.suffix))),
@@ -265,6 +279,32 @@ export function bundleStartJobRun(): string {
   return bundledHandler;
 }
 
+/**
+ * The key policy statement that lets CloudWatch Logs use a KMS key for one log group, and only
+ * that one (the encryption context names the log group). The key must allow it before the log
+ * group is created with the key.
+ */
+export function logGroupKeyStatement(ctx: AwsContext, logGroupName: string): PolicyStatement {
+  return {
+    Sid: "CloudWatchLogsForEventLambdaLogGroup",
+    Effect: "Allow",
+    Principal: { Service: pulumi.interpolate`logs.${ctx.region}.amazonaws.com` },
+    Action: [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ],
+    Resource: "*",
+    Condition: {
+      ArnEquals: {
+        "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${logGroupName}`,
+      },
+    },
+  };
+}
+
 export interface S3EventJobStarterArgs extends S3ObjectEventArgs {
   /** Glue job to start. */
   readonly jobName: pulumi.Input<string>;
@@ -280,6 +320,14 @@ export interface S3EventJobStarterArgs extends S3ObjectEventArgs {
   /** Days the function's logs are kept. Default 30. */
   readonly logRetentionDays?: number;
   /**
+   * Customer-managed KMS key for the function's log group and its idempotency table. Its key
+   * policy must hold `logGroupKeyStatement(ctx, logGroupName)` for this log group.
+   */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  /** Name of the function's log group. Default `/aws/lambda/<name>`. */
+  readonly logGroupName?: string;
+
+  /**
    * Concurrent executions reserved for the function. Default none: reserving needs spare account
    * concurrency, which new accounts do not have.
    */
@@ -287,15 +335,20 @@ export interface S3EventJobStarterArgs extends S3ObjectEventArgs {
 }
 
 /**
- * S3 → Lambda → glue:StartJobRun with the object's path. The function's role may only start and
- * list runs of this one job, write its own log group and send to its dead-letter queue; events it
- * fails on after Lambda's two retries land in that queue.
+ * S3 → Lambda → glue:StartJobRun with the object's path, once per object version: the function
+ * claims each upload in a DynamoDB table (conditional PutItem) before it starts the run and
+ * releases the claim when the start fails, so copies of one event handled at once start one run.
+ * The function's role may only start runs of this one job, put and delete items of its own table,
+ * write its own KMS-encrypted log group and send to its dead-letter queue; events it fails on
+ * after Lambda's two retries land in that queue.
  */
 export class S3EventJobStarter extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly role: aws.iam.Role;
   public readonly deadLetterQueue: DeadLetterQueue;
   public readonly logGroup: aws.cloudwatch.LogGroup;
+  /** One record per object version whose run was started (or is being started). */
+  public readonly idempotencyTable: aws.dynamodb.Table;
   /** The deployment package: `index.js`, the bundled handler. */
   public readonly code: pulumi.asset.AssetArchive;
 
@@ -338,7 +391,26 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
     );
     this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { retentionInDays: args.logRetentionDays ?? 30, tags: args.tags },
+      {
+        name: args.logGroupName ?? `/aws/lambda/${name}`,
+        retentionInDays: args.logRetentionDays ?? 30,
+        kmsKeyId: args.kmsKeyArn,
+        tags: args.tags,
+      },
+      child,
+    );
+    this.idempotencyTable = new aws.dynamodb.Table(
+      `${name}-idempotency`,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "objectId",
+        attributes: [{ name: "objectId", type: "S" }],
+        // The handler sets expiresAt; DynamoDB deletes expired records within days, at no cost.
+        ttl: { attributeName: "expiresAt", enabled: true },
+        serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
+        pointInTimeRecovery: { enabled: true },
+        tags: args.tags,
+      },
       child,
     );
     this.role = new aws.iam.Role(
@@ -357,10 +429,28 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
         role: this.role.id,
         policy: policyDocument([
           {
-            Sid: "StartAndListRunsOfThisJob",
+            Sid: "StartRunsOfThisJob",
             Effect: "Allow",
-            Action: ["glue:StartJobRun", "glue:GetJobRuns"],
+            Action: "glue:StartJobRun",
             Resource: jobArn,
+          },
+          {
+            Sid: "ClaimAndReleaseObjectVersions",
+            Effect: "Allow",
+            Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+            Resource: this.idempotencyTable.arn,
+          },
+          {
+            // DynamoDB decrypts the table's key with the caller's permissions, through DynamoDB only.
+            Sid: "UseTableKeyThroughDynamoDb",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:DescribeKey"],
+            Resource: args.kmsKeyArn,
+            Condition: {
+              StringEquals: {
+                "kms:ViaService": pulumi.interpolate`dynamodb.${ctx.region}.amazonaws.com`,
+              },
+            },
           },
           {
             Sid: "WriteOwnLogs",
@@ -384,6 +474,7 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
       BUCKET_NAME: args.bucketName,
       KEY_PREFIX: args.prefix ?? "",
       KEY_SUFFIX: args.suffix ?? "",
+      IDEMPOTENCY_TABLE: this.idempotencyTable.name,
     };
     if (args.extraArguments && Object.keys(args.extraArguments).length) {
       environment.EXTRA_ARGUMENTS = pulumi.jsonStringify(args.extraArguments);
@@ -483,6 +574,7 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
     this.registerOutputs({
       functionName: this.function.name,
       deadLetterQueueArn: this.deadLetterQueue.arn,
+      idempotencyTableName: this.idempotencyTable.name,
     });
   }
 }

@@ -46,8 +46,8 @@ export interface GlueJobArgs {
 
 /**
  * A Glue 5.0 Spark job with its script uploaded to S3, sized from the stack config, encrypted by
- * a security configuration, with bookmarks, metrics, continuous logging, Spark UI logs and
- * auto-scaling on by default.
+ * a security configuration, with bookmarks, metrics, Spark UI logs and auto-scaling on by default;
+ * Glue 5.0 itself logs every run to CloudWatch in real time.
  */
 export class GlueJob extends pulumi.ComponentResource {
   /** First 16 hex digits of the file's SHA-256: what makes an upload content-addressed. */
@@ -98,8 +98,7 @@ export class GlueJob extends pulumi.ComponentResource {
       "--TempDir": args.tempDir,
       "--enable-metrics": "true",
       "--enable-observability-metrics": "true",
-      "--enable-continuous-cloudwatch-log": "true",
-      "--enable-continuous-log-filter": "true",
+      // No continuous-logging flags: Glue 5.0 logs every job to CloudWatch in real time.
       "--enable-spark-ui": "true",
       "--spark-event-logs-path": args.sparkUiLogsPath,
       // With auto-scaling numberOfWorkers is a ceiling: small inputs do not pay for idle workers.

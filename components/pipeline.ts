@@ -11,7 +11,7 @@ import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
 import { Catalog } from "./catalog";
 import { JdbcConnection } from "./connection";
 import { Crawler } from "./crawler";
-import { S3EventJobStarter, S3EventWorkflowStart } from "./events";
+import { S3EventJobStarter, S3EventWorkflowStart, logGroupKeyStatement } from "./events";
 import { GlueJob } from "./job";
 import { GlueJobRole, S3Location } from "./role";
 import { PipelineSecurity } from "./security";
@@ -32,7 +32,8 @@ export type PipelineStart =
   | {
       readonly kind: "s3Workflow";
       readonly prefix: string;
-      readonly suffix?: string;
+      /** One key suffix, or several that each start a run (e.g. `.csv` and `.csv.gz`). */
+      readonly suffix?: string | readonly string[];
       readonly batchSize?: number;
       readonly batchWindowSeconds?: number;
     }
@@ -96,6 +97,8 @@ export interface EtlPipelineArgs {
   readonly extraRead?: readonly S3Location[];
   /** Days before temp objects expire. Default 7. */
   readonly tempExpirationDays?: number;
+  /** Bucket (name) that receives the S3 server access logs of the pipeline's buckets (AccessLogBucket). */
+  readonly accessLogBucket: pulumi.Input<string>;
   /** Job bookmarks. Default true. */
   readonly bookmarks?: boolean;
   /** Catalog tables of this pipeline, each in its raw or processed bucket. Default none. */
@@ -178,6 +181,9 @@ export class EtlPipeline extends pulumi.ComponentResource {
     const physical = `glue-etl-${args.environment}-${name}`;
     this.databaseName = pipelineDatabaseName(args.environment, name);
     this.context = awsContext(this);
+    const start = args.start ?? { kind: "onDemand" };
+    // Named up front: the key policy must let CloudWatch Logs use the key for it before it exists.
+    const starterLogGroup = `/aws/lambda/${physical}-start-job-run`;
 
     this.security = new PipelineSecurity(
       name,
@@ -185,7 +191,12 @@ export class EtlPipeline extends pulumi.ComponentResource {
         physicalName: physical,
         context: this.context,
         // The alerts topic is encrypted with this key; EventBridge publishes to it.
-        extraKeyStatements: [EVENTBRIDGE_KEY_STATEMENT],
+        extraKeyStatements: [
+          EVENTBRIDGE_KEY_STATEMENT,
+          ...(start.kind === "s3Lambda"
+            ? [logGroupKeyStatement(this.context, starterLogGroup)]
+            : []),
+        ],
         tags: args.tags,
       },
       child,
@@ -198,6 +209,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
         namePrefix: physical,
         kmsKeyArn: keyArn,
         tempExpirationDays: args.tempExpirationDays,
+        accessLogBucket: args.accessLogBucket,
         tags: args.tags,
       },
       child,
@@ -346,7 +358,6 @@ export class EtlPipeline extends pulumi.ComponentResource {
       .filter((c) => c.afterJob)
       .map((c) => ({ crawler: crawlers[c.name]!.crawlerName }));
 
-    const start = args.start ?? { kind: "onDemand" };
     const jobAction: TriggerAction = { job: this.job.name };
     const tagsOf = args.tags;
     if (start.kind === "s3Workflow") {
@@ -389,6 +400,8 @@ export class EtlPipeline extends pulumi.ComponentResource {
             suffix: start.suffix,
             jobName: this.job.name,
             argumentName: start.argumentName,
+            kmsKeyArn: keyArn,
+            logGroupName: starterLogGroup,
             tags: tagsOf,
           },
           child,

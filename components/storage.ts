@@ -13,6 +13,11 @@ export interface PipelineStorageArgs {
   readonly kmsKeyArn: pulumi.Input<string>;
   /** Days before temp objects expire. Default 7. */
   readonly tempExpirationDays?: number;
+  /**
+   * Bucket (name) that receives the S3 server access logs of every bucket here, under
+   * `<namePrefix>/<purpose>/` (see AccessLogBucket). Default none: no access logging.
+   */
+  readonly accessLogBucket?: pulumi.Input<string>;
   /** Days a replaced or deleted version of raw/processed data is kept. Default 30. */
   readonly noncurrentVersionDays?: number;
   readonly tags: Record<string, string>;
@@ -37,8 +42,8 @@ const MAX_BUCKET_PREFIX = 37;
 
 /**
  * The buckets of one pipeline: raw input, processed output, job scripts and temp. Every bucket is
- * SSE-KMS encrypted, owner-enforced, fully blocked from public access, TLS-only; data buckets
- * are versioned; temp data expires.
+ * SSE-KMS encrypted, owner-enforced, fully blocked from public access, TLS-only and logs its
+ * requests to the stack's access log bucket; data buckets are versioned; temp data expires.
  */
 export class PipelineStorage extends pulumi.ComponentResource {
   public readonly buckets: Readonly<Record<BucketPurpose, aws.s3.Bucket>>;
@@ -141,6 +146,19 @@ export class PipelineStorage extends pulumi.ComponentResource {
       // S3 rejects a bucket policy while the public access block is still being applied.
       { parent: this, dependsOn: [publicAccess] },
     );
+    if (args.accessLogBucket !== undefined) {
+      new aws.s3.BucketLogging(
+        `${id}-access-logging`,
+        {
+          bucket: bucket.id,
+          targetBucket: args.accessLogBucket,
+          targetPrefix: `${args.namePrefix}/${purpose}/`,
+          // Date partitions under the prefix, so logs can be queried by day.
+          targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+        },
+        onBucket,
+      );
+    }
     const versioned = VERSIONED[purpose];
     let versioning: aws.s3.BucketVersioning | undefined;
     if (versioned) {

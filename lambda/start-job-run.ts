@@ -3,26 +3,32 @@
  * object's `s3://` path as a job argument (e.g. `--MANIFEST_PATH`).
  *
  * Accepts S3 event notifications and EventBridge "Object Created" events. Bundled by
- * components/events.ts; the pure functions below are separate from the Glue calls so that both
+ * components/events.ts; the pure functions below are separate from the AWS calls so that both
  * are tested.
  *
- * Idempotency: S3 and EventBridge deliver at least once, and Lambda retries failed async
- * invocations. Before starting a run the handler asks Glue (GetJobRuns) for a run of this job
- * whose path argument equals the object's path and that started at or after the object was
- * written. Such a run reads this object (or a newer write of the same key), so a second one would
- * only duplicate output; a later upload of the same key is newer than every earlier run and
- * starts a new one. Glue's own run history is the record, so no marker table or object has to be
- * kept in step with it and the role needs nothing beyond glue:GetJobRuns. Two copies of one event
- * handled at the same instant can still both start; the job's max concurrent runs (1 in dev)
- * closes that window, and a ConcurrentRunsExceeded answer is re-checked against the history.
+ * Idempotency: S3 and EventBridge deliver at least once, Lambda retries failed async invocations,
+ * and two copies of one event may be handled at the same instant. Before starting a run the
+ * handler claims the object in a DynamoDB table with a conditional PutItem keyed on bucket, key
+ * and the object's version id (else its ETag): only one claim for an object version succeeds, so
+ * only one run starts; a new upload of the key is a new version and starts a new run. A claim is
+ * released (DeleteItem) when StartJobRun fails, so Lambda's retry can start the run; a claim left
+ * by an invocation that died between claiming and starting is taken over once it is older than
+ * `STALE_CLAIM_SECONDS`. Records expire through the table's TTL after `RECORD_DAYS`, long after
+ * S3, EventBridge and Lambda stop redelivering an event.
  */
+import { randomUUID } from "node:crypto";
 import {
-  ConcurrentRunsExceededException,
-  GetJobRunsCommand,
-  GlueClient,
-  JobRun,
-  StartJobRunCommand,
-} from "@aws-sdk/client-glue";
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
+
+/** Days an idempotency record is kept (the table's TTL deletes it after that). */
+export const RECORD_DAYS = 7;
+/** A claim older than this without a started run belongs to an invocation that died; the function times out after 60 s. */
+export const STALE_CLAIM_SECONDS = 300;
 
 export interface StarterConfig {
   /** Glue job to start. */
@@ -37,6 +43,8 @@ export interface StarterConfig {
   readonly suffix: string;
   /** Further fixed run arguments. Default none. */
   readonly extraArguments: Readonly<Record<string, string>>;
+  /** DynamoDB table of idempotency records (partition key `objectId`, TTL on `expiresAt`). */
+  readonly idempotencyTable: string;
 }
 
 /** One object as either event shape describes it. */
@@ -47,6 +55,10 @@ export interface S3ObjectEvent {
   /** When S3 finished writing the object. */
   readonly eventTime: Date;
   readonly created: boolean;
+  /** The object version (versioned buckets). */
+  readonly versionId?: string;
+  /** The object's ETag, which identifies its content in an unversioned bucket. */
+  readonly eTag?: string;
 }
 
 export interface RunOutcome {
@@ -73,6 +85,12 @@ export function configFromEnv(env: Record<string, string | undefined>): StarterC
     );
   }
   let extraArguments: Record<string, string> = {};
+  const idempotencyTable = env.IDEMPOTENCY_TABLE ?? "";
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(idempotencyTable)) {
+    problems.push(
+      `IDEMPOTENCY_TABLE: got ${env.IDEMPOTENCY_TABLE === undefined ? "nothing" : JSON.stringify(env.IDEMPOTENCY_TABLE)}; allowed: a DynamoDB table name`,
+    );
+  }
   if (env.EXTRA_ARGUMENTS) {
     try {
       const parsed: unknown = JSON.parse(env.EXTRA_ARGUMENTS);
@@ -96,6 +114,7 @@ export function configFromEnv(env: Record<string, string | undefined>): StarterC
     prefix: env.KEY_PREFIX ?? "",
     suffix: env.KEY_SUFFIX ?? "",
     extraArguments,
+    idempotencyTable,
   };
 }
 
@@ -114,6 +133,10 @@ function date(v: unknown, what: string): Date {
 
 function size(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 /**
@@ -141,6 +164,8 @@ export function objectsFromEvent(event: unknown): S3ObjectEvent[] {
         size: size(object.size),
         eventTime: date(r.eventTime, `Records[${i}].eventTime`),
         created: typeof r.eventName === "string" && r.eventName.startsWith("ObjectCreated:"),
+        versionId: text(object.versionId),
+        eTag: text(object.eTag),
       };
     });
   }
@@ -160,6 +185,8 @@ export function objectsFromEvent(event: unknown): S3ObjectEvent[] {
         size: size(object.size),
         eventTime: date(e.time, "time"),
         created: e["detail-type"] === "Object Created",
+        versionId: text(object["version-id"]),
+        eTag: text(object.etag),
       },
     ];
   }
@@ -184,43 +211,13 @@ export function rejectionReason(o: S3ObjectEvent, cfg: StarterConfig): string | 
   return undefined;
 }
 
-/** A run of the job for this path that started at or after the object was written. */
-export function existingRun(
-  runs: readonly JobRun[],
-  argumentName: string,
-  path: string,
-  eventTime: Date,
-): JobRun | undefined {
-  return runs.find(
-    (r) =>
-      r.Arguments?.[argumentName] === path &&
-      r.StartedOn !== undefined &&
-      r.StartedOn.getTime() >= eventTime.getTime(),
-  );
-}
-
-// Glue answers newest runs first; a page wholly older than the object ends the search.
-const MAX_PAGES = 10;
-
-async function findRun(
-  glue: GlueClient,
-  cfg: StarterConfig,
-  path: string,
-  since: Date,
-): Promise<JobRun | undefined> {
-  let token: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const res = await glue.send(
-      new GetJobRunsCommand({ JobName: cfg.jobName, MaxResults: 200, NextToken: token }),
-    );
-    const runs = res.JobRuns ?? [];
-    const hit = existingRun(runs, cfg.argumentName, path, since);
-    if (hit) return hit;
-    token = res.NextToken;
-    if (!token || runs.every((r) => (r.StartedOn?.getTime() ?? 0) < since.getTime()))
-      return undefined;
-  }
-  return undefined;
+/**
+ * What identifies one upload of an object: bucket, key and version id, else the ETag (an
+ * unversioned bucket); undefined when the event gives neither.
+ */
+export function objectId(o: S3ObjectEvent): string | undefined {
+  const version = o.versionId ? `version:${o.versionId}` : o.eTag ? `etag:${o.eTag}` : undefined;
+  return version && `${s3Path(o)}#${version}`;
 }
 
 export type Logger = (
@@ -233,31 +230,128 @@ export type Logger = (
 const jsonLog: Logger = (level, message, fields) =>
   console.log(JSON.stringify({ level, message, ...fields }));
 
-/** Starts the job for one accepted object unless a run for it exists. */
+export interface Clients {
+  readonly glue: GlueClient;
+  readonly dynamodb: DynamoDBClient;
+}
+
+type Claim =
+  | { readonly won: true; readonly token: string }
+  | { readonly won: false; readonly jobRunId?: string };
+
+/** Claims the object version: true for the one caller that may start its run. */
+async function claim(
+  db: DynamoDBClient,
+  cfg: StarterConfig,
+  id: string,
+  path: string,
+): Promise<Claim> {
+  const now = Date.now();
+  const token = randomUUID();
+  try {
+    await db.send(
+      new PutItemCommand({
+        TableName: cfg.idempotencyTable,
+        Item: {
+          objectId: { S: id },
+          path: { S: path },
+          state: { S: "starting" },
+          token: { S: token },
+          claimedAt: { N: String(now) },
+          expiresAt: { N: String(Math.floor(now / 1000) + RECORD_DAYS * 86400) },
+        },
+        // Free, or a claim whose invocation died before starting the run.
+        ConditionExpression:
+          "attribute_not_exists(objectId) OR (#state = :starting AND claimedAt < :stale)",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: {
+          ":starting": { S: "starting" },
+          ":stale": { N: String(now - STALE_CLAIM_SECONDS * 1000) },
+        },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return { won: true, token };
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) {
+      return { won: false, jobRunId: e.Item?.jobRunId?.S };
+    }
+    throw e;
+  }
+}
+
+/** Releases a claim this caller holds, so a retry can start the run. */
+async function release(db: DynamoDBClient, cfg: StarterConfig, id: string, token: string) {
+  try {
+    await db.send(
+      new DeleteItemCommand({
+        TableName: cfg.idempotencyTable,
+        Key: { objectId: { S: id } },
+        ConditionExpression: "#token = :token",
+        ExpressionAttributeNames: { "#token": "token" },
+        ExpressionAttributeValues: { ":token": { S: token } },
+      }),
+    );
+  } catch (e) {
+    // Taken over meanwhile: the new holder decides.
+    if (!(e instanceof ConditionalCheckFailedException)) throw e;
+  }
+}
+
+/** Starts the job for one accepted object unless a copy of its event already did. */
 export async function startOnce(
-  glue: GlueClient,
+  clients: Clients,
   cfg: StarterConfig,
   o: S3ObjectEvent,
+  log: Logger = jsonLog,
 ): Promise<RunOutcome> {
   const path = s3Path(o);
-  const before = await findRun(glue, cfg, path, o.eventTime);
-  if (before) return { path, status: "duplicate", jobRunId: before.Id };
+  const id = objectId(o);
+  if (id === undefined) {
+    throw new Error(
+      "the event gives neither the object's version id nor its ETag, so a duplicate cannot be told apart",
+    );
+  }
+  const held = await claim(clients.dynamodb, cfg, id, path);
+  if (!held.won) return { path, status: "duplicate", jobRunId: held.jobRunId };
+  let jobRunId: string | undefined;
   try {
-    const res = await glue.send(
+    const res = await clients.glue.send(
       new StartJobRunCommand({
         JobName: cfg.jobName,
         Arguments: { ...cfg.extraArguments, [cfg.argumentName]: path },
       }),
     );
-    return { path, status: "started", jobRunId: res.JobRunId };
+    jobRunId = res.JobRunId;
   } catch (e) {
-    // A copy of this event may have started the run a moment ago.
-    if (e instanceof ConcurrentRunsExceededException) {
-      const now = await findRun(glue, cfg, path, o.eventTime);
-      if (now) return { path, status: "duplicate", jobRunId: now.Id };
-    }
+    await release(clients.dynamodb, cfg, id, held.token);
     throw e;
   }
+  try {
+    // Marks the claim done (never stale) and records the run for later duplicates.
+    await clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: cfg.idempotencyTable,
+        Item: {
+          objectId: { S: id },
+          path: { S: path },
+          state: { S: "started" },
+          token: { S: held.token },
+          claimedAt: { N: String(Date.now()) },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) + RECORD_DAYS * 86400) },
+          ...(jobRunId ? { jobRunId: { S: jobRunId } } : {}),
+        },
+      }),
+    );
+  } catch (e) {
+    // The run started; a copy of the event arriving after STALE_CLAIM_SECONDS could start another.
+    log("WARN", "job run started but its idempotency record was not updated", {
+      path,
+      jobRunId,
+      error: String(e),
+    });
+  }
+  return { path, status: "started", jobRunId };
 }
 
 export type Handler = (event: unknown) => Promise<HandlerResult>;
@@ -269,6 +363,7 @@ export type Handler = (event: unknown) => Promise<HandlerResult>;
  */
 export function makeHandler(deps: {
   glue: () => GlueClient;
+  dynamodb: () => DynamoDBClient;
   config: () => StarterConfig;
   log?: Logger;
 }): Handler {
@@ -286,7 +381,12 @@ export function makeHandler(deps: {
         continue;
       }
       try {
-        const outcome = await startOnce(deps.glue(), cfg, o);
+        const outcome = await startOnce(
+          { glue: deps.glue(), dynamodb: deps.dynamodb() },
+          cfg,
+          o,
+          log,
+        );
         outcomes.push(outcome);
         log(
           "INFO",
@@ -310,11 +410,13 @@ export function makeHandler(deps: {
   };
 }
 
-let client: GlueClient | undefined;
+let glue: GlueClient | undefined;
+let dynamodb: DynamoDBClient | undefined;
 let config: StarterConfig | undefined;
 
-/** The Lambda entry point: settings from the environment, one Glue client per container. */
+/** The Lambda entry point: settings from the environment, one client of each per container. */
 export const handler: Handler = makeHandler({
-  glue: () => (client ??= new GlueClient({})),
+  glue: () => (glue ??= new GlueClient({})),
+  dynamodb: () => (dynamodb ??= new DynamoDBClient({})),
   config: () => (config ??= configFromEnv(process.env)),
 });

@@ -19,8 +19,6 @@ export const MANAGED_ARGUMENTS = [
   "--TempDir",
   "--enable-metrics",
   "--enable-observability-metrics",
-  "--enable-continuous-cloudwatch-log",
-  "--enable-continuous-log-filter",
   "--enable-spark-ui",
   "--spark-event-logs-path",
   "--enable-auto-scaling",
@@ -34,6 +32,19 @@ export const MANAGED_ARGUMENTS = [
 ] as const;
 
 /**
+ * Glue 4.0 and earlier only: Glue 5.0 logs every job to CloudWatch in real time and ignores these,
+ * so a job that sets them looks configured while nothing changes. Glue 5.0 names its log groups
+ * and streams with `--custom-logGroup-prefix` and `--custom-logStream-prefix`.
+ */
+export const PRE_GLUE5_ARGUMENTS = [
+  "--enable-continuous-cloudwatch-log",
+  "--enable-continuous-log-filter",
+  "--continuous-log-logGroup",
+  "--continuous-log-logStreamPrefix",
+  "--continuous-log-conversionPattern",
+] as const;
+
+/**
  * Placeholders a pipeline's arguments may use: `{raw}`, `{processed}`, `{scripts}` and `{temp}`
  * become `s3://<that bucket>`, `{database}` the pipeline's Glue database name.
  */
@@ -41,7 +52,8 @@ export const PLACEHOLDERS = ["raw", "processed", "scripts", "temp", "database"] 
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 const KEY_RE = /^--[A-Za-z][A-Za-z0-9_.-]*$/;
-const PLACEHOLDER_RE = /\{([^{}]*)\}/g;
+// Braces holding anything but a name are left alone: Hadoop globs use them (`*.{csv,csv.gz}`).
+const PLACEHOLDER_RE = /\{([A-Za-z_]*)\}/g;
 
 export class JobArgumentsError extends Error {
   constructor(
@@ -69,6 +81,10 @@ export function validateJobArguments(
     } else if ((MANAGED_ARGUMENTS as readonly string[]).includes(key)) {
       problems.push(
         `${key}: set by the job component; change it through the pipeline's settings instead of its arguments`,
+      );
+    } else if ((PRE_GLUE5_ARGUMENTS as readonly string[]).includes(key)) {
+      problems.push(
+        `${key}: a Glue 4.0 logging argument that Glue 5.0 ignores (every Glue 5.0 job logs to CloudWatch in real time); drop it, or name log groups and streams with --custom-logGroup-prefix / --custom-logStream-prefix`,
       );
     } else if (!KEY_RE.test(key)) {
       problems.push(

@@ -7,7 +7,7 @@
 import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
-import { PIPELINE_NAMES, PipelineName } from "./jobs";
+import { JOBS, PIPELINE_NAMES, PipelineName } from "./jobs";
 
 /** DPUs per worker (R types count memory-optimised M-DPUs). */
 export const WORKER_DPUS = {
@@ -458,6 +458,31 @@ function flexProblem(
 }
 
 /**
+ * A job with bookmarks runs one at a time: two overlapping runs start from the same bookmark and
+ * would process the same new files twice. Names the key that set the value (the pipeline's own,
+ * or the stack-wide one it inherited).
+ */
+function bookmarkConcurrency(
+  c: Collector,
+  pipeline: PipelineName,
+  s: JobSizing,
+  ownValue: boolean,
+): void {
+  if (!JOBS[pipeline].bookmarks || s.maxConcurrentRuns <= 1) return;
+  const key = ownValue
+    ? `${NS}:pipelines.${pipeline}.maxConcurrentRuns`
+    : `${NS}:sizing.maxConcurrentRuns (inherited by pipelines.${pipeline})`;
+  const unbookmarked = PIPELINE_NAMES.filter((p) => !JOBS[p].bookmarks);
+  c.add(
+    key,
+    s.maxConcurrentRuns,
+    `1 for ${pipeline}, whose job uses bookmarks (overlapping runs would read the same new files twice); ` +
+      `set ${NS}:pipelines.${pipeline}.maxConcurrentRuns to 1, and raise it only for pipelines without ` +
+      `bookmarks (${unbookmarked.join(", ")})`,
+  );
+}
+
+/**
  * Turns the stack's configuration into settings, or throws one ConfigValidationError naming every
  * bad key of `file`, the value given (`[secret]` for the `secretKeys`) and what is allowed. Keys
  * of other namespaces (`aws:`, `pulumi:`) belong to their providers; only `aws:region` is read.
@@ -555,6 +580,9 @@ export function validateStackConfig(
     ) as Partial<JobSizing>;
     const sizing: JobSizing = { ...base, ...overrides };
     if (flexProblem(c, prefix, overrides, sizing)) continue;
+    if (p.enabled !== false) {
+      bookmarkConcurrency(c, name, sizing, p.maxConcurrentRuns !== undefined);
+    }
     const typicalRunMinutes = p.typicalRunMinutes ?? DEFAULT_TYPICAL_RUN_MINUTES;
     if (sizing.timeoutMinutes < typicalRunMinutes) {
       // Blame the key the user wrote, never a default they did not.

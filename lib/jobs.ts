@@ -18,6 +18,12 @@ export interface JobSpec {
   /** Glue job name before the environment suffix, as users type it in `start-job-run`. */
   readonly jobBaseName: string;
   readonly description: string;
+  /**
+   * Glue job bookmarks: each run reads only input that earlier runs did not. Such a job runs one
+   * at a time (config validation refuses maxConcurrentRuns above 1), because two overlapping runs
+   * start from the same bookmark and would process the same new files twice.
+   */
+  readonly bookmarks: boolean;
   /** Keys are Glue argument names with their leading `--`. */
   readonly arguments: Readonly<Record<string, JobArgumentSpec>>;
 }
@@ -33,11 +39,12 @@ export const JOBS = {
     script: "genomics_csv_to_parquet.py",
     jobBaseName: "csv_to_parquet_genomic_data",
     description: "Genomics CSV files to Parquet partitioned by normalised chromosome",
+    bookmarks: true,
     arguments: {
       "--INPUT_PATH": {
         required: true,
-        description: "CSV files to read: a prefix or a glob",
-        example: "s3://bucket/csv/*.csv",
+        description: "CSV files (plain or gzip) to read: a prefix or a glob",
+        example: "s3://bucket/csv/*.{csv,csv.gz}",
       },
       "--OUTPUT_PATH": {
         required: true,
@@ -51,6 +58,8 @@ export const JOBS = {
     script: "table_splitter.py",
     jobBaseName: "split_table_rows",
     description: "One S3 object per row of a catalog table",
+    // Every run rewrites all rows under deterministic keys; bookmarks would skip unchanged files.
+    bookmarks: false,
     arguments: {
       "--DATABASE_NAME": { required: false, description: "Glue database of the source table" },
       "--TABLE_NAME": { required: false, description: "Glue table to split" },
@@ -88,6 +97,8 @@ export const JOBS = {
     script: "ndjson_manifest_to_parquet.py",
     jobBaseName: "ndjson_manifest_to_parquet",
     description: "The NDJSON files listed in a manifest to one Snappy Parquet batch",
+    // Each run reads exactly the files its manifest lists, so runs for different manifests overlap.
+    bookmarks: false,
     arguments: {
       "--MANIFEST_PATH": {
         required: true,
@@ -116,6 +127,7 @@ export const JOBS = {
     script: "sales_raw_to_processed.py",
     jobBaseName: "sales_raw_to_processed",
     description: "Sales / clickstream raw CSV or JSON to Parquet partitioned by date",
+    bookmarks: true,
     arguments: {
       "--INPUT_PATH": { required: true, description: "Raw CSV or JSON prefix" },
       "--OUTPUT_PATH": { required: true, description: "Parquet root (date=YYYY-MM-DD/ below it)" },
@@ -136,6 +148,7 @@ export const JOBS = {
     script: "regex_tagging.py",
     jobBaseName: "regex_tagging",
     description: "Tag Parquet rows by regular expressions from a rules table",
+    bookmarks: true,
     arguments: {
       "--INPUT_PATH": { required: true, description: "Parquet input" },
       "--OUTPUT_PATH": { required: false, description: "Tagged Parquet output" },
@@ -160,6 +173,13 @@ export const JOBS = {
 
 export type PipelineName = keyof typeof JOBS;
 export const PIPELINE_NAMES = Object.keys(JOBS) as PipelineName[];
+
+/**
+ * The genomics job's input under its prefix: plain and gzip-compressed CSV (a Hadoop glob, which
+ * the script reads as is), and the object key suffixes whose arrival starts a run.
+ */
+export const GENOMICS_INPUT_GLOB = "*.{csv,csv.gz}";
+export const GENOMICS_INPUT_SUFFIXES = [".csv", ".csv.gz"] as const;
 
 /** The Glue job's name in an environment: `csv_to_parquet_genomic_data-dev`. */
 export function glueJobName(pipeline: PipelineName, environment: string): string {

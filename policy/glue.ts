@@ -1,6 +1,6 @@
 /**
- * Glue policies: encryption through security configurations, observability, bounded runs,
- * supported runtimes, retries in production, capped capacity, no plaintext secrets, and SSL
+ * Glue policies: encryption through security configurations, observability, arguments the
+ * runtime reads, bookmarks without overlapping runs, bounded runs, supported runtimes, retries in production, capped capacity, no plaintext secrets, and SSL
  * on JDBC connections.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
@@ -179,14 +179,26 @@ interface LoggingConfig {
   requireObservabilityMetrics: boolean;
 }
 
+/** The job's glueVersion as a comparable number, or undefined when unset or unknown. */
+function glueVersionOf(job: Subject): number | undefined {
+  const v = job.props.glueVersion;
+  if (isUnknown(v)) return undefined;
+  const s = asString(v) ?? (asNumber(v) ?? "").toString();
+  return versionNumber(s.includes(".") ? s : `${s}.0`);
+}
+
+const GLUE_5 = 5000;
+
 export const glueJobLoggingAndMetrics: ResourceValidationPolicy = resourcePolicy<LoggingConfig>({
   name: "glue-job-logging-and-metrics",
   description:
-    "Spark Glue jobs turn on continuous CloudWatch logging and job metrics (and, by default, Spark UI event logs).",
+    "Spark Glue jobs turn on job metrics (and, by default, Spark UI event logs); before Glue 5.0, also continuous " +
+    "CloudWatch logging, which Glue 5.0 does for every job.",
   severity: "medium",
   remediationSteps:
-    'Add to defaultArguments: "--enable-continuous-cloudwatch-log": "true", "--enable-metrics": "true", ' +
-    '"--enable-spark-ui": "true" and "--spark-event-logs-path": "s3://…/sparkui/".',
+    'Add to defaultArguments: "--enable-metrics": "true", "--enable-spark-ui": "true" and ' +
+    '"--spark-event-logs-path": "s3://…/sparkui/"; on Glue 4.0 and earlier also ' +
+    '"--enable-continuous-cloudwatch-log": "true" (or move to Glue 5.0).',
   types: [JOB],
   config: {
     requireSparkUi: {
@@ -203,9 +215,17 @@ export const glueJobLoggingAndMetrics: ResourceValidationPolicy = resourcePolicy
   validate: (job, config, report) => {
     if (!SPARK_KINDS.includes(jobKind(job))) return;
     const required: [string, (v: string) => boolean, string][] = [
-      ["--enable-continuous-cloudwatch-log", (v) => v.toLowerCase() === "true", '"true"'],
       ["--enable-metrics", (v) => v.toLowerCase() !== "false", 'present (e.g. "true")'],
     ];
+    // Glue 5.0 logs in real time without it; an unknown version is judged at `pulumi up`.
+    const version = glueVersionOf(job);
+    if (!isUnknown(job.props.glueVersion) && (version === undefined || version < GLUE_5)) {
+      required.unshift([
+        "--enable-continuous-cloudwatch-log",
+        (v) => v.toLowerCase() === "true",
+        '"true"',
+      ]);
+    }
     if (config.requireSparkUi) {
       required.push(["--enable-spark-ui", (v) => v === "true", '"true"']);
       required.push(["--spark-event-logs-path", (v) => /^s3:\/\/.+/.test(v), "an s3:// path"]);
@@ -229,6 +249,97 @@ export const glueJobLoggingAndMetrics: ResourceValidationPolicy = resourcePolicy
 
 // ---------------------------------------------------------------------------------------------
 
+interface RuntimeArgumentsConfig {
+  pre5Arguments: string[];
+}
+
+export const glueJobRuntimeArguments: ResourceValidationPolicy =
+  resourcePolicy<RuntimeArgumentsConfig>({
+    name: "glue-job-runtime-arguments",
+    description:
+      "Glue 5.0 and later jobs set no Glue 4.0-only arguments (continuous-logging flags): Glue 5.0 ignores them, " +
+      "so the job looks configured while nothing changes.",
+    severity: "low",
+    remediationSteps:
+      "Drop the arguments; Glue 5.0 logs every job to CloudWatch in real time. Name log groups and streams " +
+      "with --custom-logGroup-prefix and --custom-logStream-prefix.",
+    types: [JOB],
+    config: {
+      pre5Arguments: {
+        type: "array",
+        items: { type: "string" },
+        default: [
+          "--enable-continuous-cloudwatch-log",
+          "--enable-continuous-log-filter",
+          "--continuous-log-logGroup",
+          "--continuous-log-logStreamPrefix",
+          "--continuous-log-conversionPattern",
+        ],
+        description: "Arguments that only Glue 4.0 and earlier read.",
+      },
+    },
+    validate: (job, config, report) => {
+      const version = glueVersionOf(job);
+      if (version === undefined || version < GLUE_5) return;
+      for (const where of ["defaultArguments", "nonOverridableArguments"]) {
+        const args = asObject(job.props[where]) ?? {};
+        for (const key of config.pre5Arguments.filter((k) => k in args)) {
+          report(
+            `${label(job)} runs glueVersion ${String(job.props.glueVersion)} but sets ${where}["${key}"], ` +
+              `which only Glue 4.0 and earlier read; drop it (Glue 5.0 logs to CloudWatch in real time; ` +
+              `--custom-logGroup-prefix / --custom-logStream-prefix name the log groups and streams).`,
+          );
+        }
+      }
+    },
+  });
+
+// ---------------------------------------------------------------------------------------------
+
+interface BookmarkConcurrencyConfig {
+  maxConcurrentRunsWithBookmarks: number;
+}
+
+export const glueJobBookmarkConcurrency: ResourceValidationPolicy =
+  resourcePolicy<BookmarkConcurrencyConfig>({
+    name: "glue-job-bookmark-concurrency",
+    description:
+      "A Glue job with bookmarks enabled allows one run at a time: overlapping runs start from the same " +
+      "bookmark and process the same new files twice.",
+    severity: "high",
+    remediationSteps:
+      'Set executionProperty.maxConcurrentRuns to 1, or "--job-bookmark-option": "job-bookmark-disable" for a job ' +
+      "whose runs may overlap (and make each run idempotent instead).",
+    types: [JOB],
+    config: {
+      maxConcurrentRunsWithBookmarks: {
+        type: "integer",
+        minimum: 1,
+        default: 1,
+        description: "Most concurrent runs allowed for a job with bookmarks enabled.",
+      },
+    },
+    validate: (job, config, report) => {
+      // Bookmarks are off unless the argument enables them (or pauses them, which still reads them).
+      const option = jobArgument(job, "--job-bookmark-option");
+      const runs = asObject(job.props.executionProperty)?.maxConcurrentRuns;
+      if (isUnknown(option) || isUnknown(runs)) return;
+      const mode = asString(option) ?? "job-bookmark-disable";
+      if (mode === "job-bookmark-disable") return;
+      // Glue's default is one run at a time.
+      const max = asNumber(runs) ?? 1;
+      if (max > config.maxConcurrentRunsWithBookmarks) {
+        report(
+          `${label(job)} has "--job-bookmark-option" "${mode}" with executionProperty.maxConcurrentRuns ${max}; ` +
+            `allowed: at most ${config.maxConcurrentRunsWithBookmarks} with bookmarks. Overlapping runs start from ` +
+            `the same bookmark and read the same new files twice: lower maxConcurrentRuns or disable bookmarks.`,
+        );
+      }
+    },
+  });
+
+// ---------------------------------------------------------------------------------------------
+
 interface TimeoutConfig {
   maxTimeoutMinutes: number;
 }
@@ -243,8 +354,10 @@ export const glueJobTimeout: ResourceValidationPolicy = resourcePolicy<TimeoutCo
     maxTimeoutMinutes: {
       type: "integer",
       minimum: 1,
-      default: 2880,
-      description: "Largest timeout allowed, in minutes (Glue allows up to 10080 for batch jobs).",
+      default: 10080,
+      description:
+        "Largest timeout allowed, in minutes. The default is Glue's own limit for batch jobs, which the stack " +
+        "config also accepts; lower it for your organisation.",
     },
   },
   validate: (job, config, report) => {
@@ -378,14 +491,18 @@ export const glueJobWorkerCap: ResourceValidationPolicy = resourcePolicy<Workers
     maxWorkersByEnvironment: {
       type: "object",
       additionalProperties: { type: "integer", minimum: 1 },
-      default: { dev: 10, prod: 40 },
-      description: "Largest numberOfWorkers per environment name.",
+      default: {},
+      description:
+        "Largest numberOfWorkers per environment name, e.g. { dev: 10, prod: 40 }. Default none: every " +
+        "environment gets defaultMaxWorkers.",
     },
     defaultMaxWorkers: {
       type: "integer",
       minimum: 1,
-      default: 10,
-      description: "Cap for environments not listed in maxWorkersByEnvironment.",
+      default: 1000,
+      description:
+        "Cap for environments not listed in maxWorkersByEnvironment. The default is the most the stack config " +
+        "accepts (and Glue's own limit), so a valid stack passes; set caps for your environments.",
     },
   },
   validate: (job, config, report) => {
@@ -532,6 +649,8 @@ export const gluePolicies = [
   glueSecurityConfigurationEncryption,
   glueSecurityConfigurationAttached,
   glueJobLoggingAndMetrics,
+  glueJobRuntimeArguments,
+  glueJobBookmarkConcurrency,
   glueJobTimeout,
   glueJobVersion,
   glueProdJobRetries,

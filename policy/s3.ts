@@ -32,6 +32,10 @@ const ACCOUNT_PUBLIC_ACCESS_BLOCK_TYPES = [
   "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
 ];
 const BUCKET_POLICY_TYPES = ["aws:s3/bucketPolicy:BucketPolicy"];
+const LOGGING_TYPES = [
+  "aws:s3/bucketLogging:BucketLogging",
+  "aws:s3/bucketLoggingV2:BucketLoggingV2",
+];
 const VERSIONING_TYPES = [
   "aws:s3/bucketVersioning:BucketVersioning",
   "aws:s3/bucketVersioningV2:BucketVersioningV2",
@@ -331,9 +335,97 @@ export const s3DataBucketVersioning: StackValidationPolicy = stackPolicy<Version
   },
 });
 
+// ---------------------------------------------------------------------------------------------
+
+interface AccessLoggingConfig {
+  dataClassTag: string;
+  exemptDataClasses: string[];
+  exemptBucketNamePatterns: string[];
+}
+
+export const s3AccessLogging: StackValidationPolicy = stackPolicy<AccessLoggingConfig>({
+  name: "s3-access-logging",
+  description:
+    "Every S3 bucket logs its requests (server access logging) to another bucket, except the buckets that " +
+    "receive access logs, which would log into themselves.",
+  severity: "medium",
+  remediationSteps:
+    "Add an aws.s3.BucketLogging for the bucket with targetBucket a dedicated log bucket (SSE-S3, versioned, " +
+    "with a bucket policy letting logging.s3.amazonaws.com PutObject for your account's buckets) and a targetPrefix.",
+  config: {
+    dataClassTag: {
+      type: "string",
+      default: "data-class",
+      description: "Tag whose value says what a bucket holds.",
+    },
+    exemptDataClasses: {
+      type: "array",
+      items: { type: "string" },
+      default: ["access-logs"],
+      description: "Values of the data-class tag of log buckets, which need no access logging.",
+    },
+    exemptBucketNamePatterns: {
+      type: "array",
+      items: { type: "string" },
+      default: [],
+      description: "Regular expressions over a bucket's physical or logical name that exempt it.",
+    },
+  },
+  validate: (stack, config, report) => {
+    const patterns = config.exemptBucketNamePatterns.map((p) => new RegExp(p));
+    const settings = settingsByBucket(stack, LOGGING_TYPES);
+    // A bucket that receives another bucket's logs is a log bucket.
+    const logTargets = new Set(
+      stack.ofType(LOGGING_TYPES).flatMap((l) => {
+        const sources = stack.targets(l, "bucket", BUCKET_TYPES, BUCKET_KEYS).map((b) => b.urn);
+        return stack
+          .targets(l, "targetBucket", BUCKET_TYPES, BUCKET_KEYS)
+          .map((b) => b.urn)
+          .filter((urn) => !sources.includes(urn));
+      }),
+    );
+    for (const bucket of stack.ofType(BUCKET_TYPES)) {
+      const tags = effectiveTags(bucket);
+      if (tags === UNKNOWN) continue;
+      const names = [bucket.name, asString(bucket.props.bucket) ?? ""].filter((n) => n !== "");
+      if (
+        logTargets.has(bucket.urn) ||
+        config.exemptDataClasses.includes(tags[config.dataClassTag] ?? "\0") ||
+        patterns.some((re) => names.some((n) => re.test(n)))
+      )
+        continue;
+      const own = settings.of(bucket);
+      const targets = own.map((l) => l.props.targetBucket);
+      if (targets.some(isUnknown)) continue;
+      const inline = asObject(listOf(bucket.props.loggings)[0] ?? bucket.props.logging);
+      if (own.length === 0 && inline?.targetBucket !== undefined) continue;
+      if (own.length === 0) {
+        if (settings.unresolved) continue;
+        report(
+          `${bucketLabel(bucket)} has no server access logging: add an aws.s3.BucketLogging for it with ` +
+            `targetBucket a log bucket of this account and a targetPrefix.`,
+          bucket.urn,
+        );
+        continue;
+      }
+      const self = asString(bucket.props.bucket);
+      for (const target of targets.map((t) => asString(t))) {
+        if (!target || target === self) {
+          report(
+            `${bucketLabel(bucket)} logs its requests to ${target ? "itself" : "no targetBucket"}; ` +
+              `deliver them to a separate log bucket (a bucket logging into itself logs its own log writes).`,
+            bucket.urn,
+          );
+        }
+      }
+    }
+  },
+});
+
 export const s3Policies = [
   s3BucketEncryption,
   s3PublicAccessBlocked,
   s3TlsOnly,
   s3DataBucketVersioning,
+  s3AccessLogging,
 ];

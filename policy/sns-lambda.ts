@@ -1,6 +1,8 @@
 /**
  * SNS and Lambda policies for the alerting and event-driven parts of a pipeline: encrypted alert
- * topics, Lambda functions whose failed events are kept, and Lambda roles scoped to the function.
+ * topics, Lambda functions whose failed events are kept, Lambda roles scoped to the function,
+ * Lambda log groups encrypted with a customer key, and Lambda functions that start Glue runs
+ * only through an idempotency store.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import {
@@ -9,6 +11,7 @@ import {
   Subject,
   asObject,
   asString,
+  asNumber,
   asStrings,
   hasUnknown,
   isUnknown,
@@ -18,6 +21,7 @@ import {
   principals,
   resourcePolicy,
   stackPolicy,
+  UNKNOWN,
 } from "./lib";
 
 const TOPIC = "aws:sns/topic:Topic";
@@ -27,6 +31,8 @@ const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
 const MANAGED_POLICY = "aws:iam/policy:Policy";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const TABLE = "aws:dynamodb/table:Table";
 /** Resources that run as a role given by `role` or `roleArn`. */
 const ROLE_USERS: Record<string, string> = {
   [FUNCTION]: "role",
@@ -287,4 +293,169 @@ export const lambdaScopedRole: StackValidationPolicy = stackPolicy<ScopedRoleCon
   },
 });
 
-export const snsLambdaPolicies = [snsTopicEncrypted, lambdaDeadLetter, lambdaScopedRole];
+// ---------------------------------------------------------------------------------------------
+
+interface LogGroupConfig {
+  exemptFunctions: string[];
+}
+
+/** The log group a function writes to: loggingConfig.logGroup, else Lambda's `/aws/lambda/<name>`. */
+function logGroupOf(fn: Subject): string | typeof UNKNOWN | undefined {
+  const configured = asObject(fn.props.loggingConfig)?.logGroup;
+  if (isUnknown(configured)) return UNKNOWN;
+  if (asString(configured)) return asString(configured);
+  const name = fn.props.name;
+  if (isUnknown(name)) return UNKNOWN;
+  return asString(name) ? `/aws/lambda/${asString(name)}` : undefined;
+}
+
+export const lambdaLogGroupEncrypted: StackValidationPolicy = stackPolicy<LogGroupConfig>({
+  name: "lambda-log-group-encrypted",
+  description:
+    "Every Lambda function writes to a log group declared in this stack, encrypted with a customer-managed KMS " +
+    "key and with a retention; otherwise Lambda creates one that is unencrypted by a customer key and kept forever.",
+  severity: "medium",
+  remediationSteps:
+    "Declare an aws.cloudwatch.LogGroup with kmsKeyId (a key whose policy lets logs.<region>.amazonaws.com use it " +
+    "for that log group) and retentionInDays, and point the function's loggingConfig.logGroup at it.",
+  config: {
+    exemptFunctions: {
+      type: "array",
+      items: { type: "string" },
+      default: [],
+      description: "Logical or physical names of functions whose log groups are managed elsewhere.",
+    },
+  },
+  validate: (stack, config, report) => {
+    const groups = stack.ofType([LOG_GROUP]);
+    for (const fn of stack.ofType([FUNCTION])) {
+      if (isExempt(fn, config.exemptFunctions)) continue;
+      const viaDeps = stack.targets(fn, "loggingConfig", [LOG_GROUP], ["name"]);
+      const groupName = logGroupOf(fn);
+      if (viaDeps.length === 0 && groupName === UNKNOWN) continue;
+      const matches =
+        viaDeps.length > 0 ? viaDeps : groups.filter((g) => asString(g.props.name) === groupName);
+      if (matches.length === 0) {
+        if (groups.some((g) => isUnknown(g.props.name))) continue;
+        report(
+          `${functionLabel(fn)} writes to log group "${typeof groupName === "string" ? groupName : "(unnamed)"}", which is not declared in this stack, ` +
+            `so Lambda creates it without a customer-managed key or retention; declare it with kmsKeyId and retentionInDays.`,
+          fn.urn,
+        );
+        continue;
+      }
+      for (const g of matches) {
+        const key = g.props.kmsKeyId;
+        const retention = g.props.retentionInDays;
+        if (isUnknown(key) || isUnknown(retention)) continue;
+        const missing = [
+          ...(asString(key) ? [] : ["kmsKeyId (a customer-managed KMS key)"]),
+          ...(asNumber(retention) ? [] : ["retentionInDays"]),
+        ];
+        if (missing.length > 0) {
+          report(
+            `${functionLabel(fn)}: its log group "${asString(g.props.name) ?? g.name}" has no ${missing.join(" and no ")}.`,
+            fn.urn,
+          );
+        }
+      }
+    }
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface IdempotencyConfig {
+  startActions: string[];
+  exemptFunctions: string[];
+}
+
+/** Allowed actions of the role's policies on each resource, lower-cased. */
+function allowedActions(
+  stack: StackView,
+  role: Subject,
+): { actions: string[]; resources: string[] }[] {
+  const out: { actions: string[]; resources: string[] }[] = [];
+  for (const { doc } of roleDocuments(stack, role)) {
+    const statements = parsePolicy(doc);
+    if (!Array.isArray(statements)) continue;
+    for (const s of statements.filter((x) => x.effect === "Allow"))
+      out.push({ actions: s.actions.map((a) => a.toLowerCase()), resources: s.resources });
+  }
+  return out;
+}
+
+export const lambdaGlueStartIdempotent: StackValidationPolicy = stackPolicy<IdempotencyConfig>({
+  name: "lambda-glue-start-idempotent",
+  description:
+    "A Lambda function that starts Glue job runs from events claims each event in a DynamoDB table of this stack " +
+    "first: its role may PutItem and DeleteItem on the table, and its environment names it. At-least-once " +
+    "delivery otherwise starts two runs for one object.",
+  severity: "high",
+  remediationSteps:
+    "Create an aws.dynamodb.Table (TTL, KMS encryption, point-in-time recovery), grant the function's role " +
+    "dynamodb:PutItem and dynamodb:DeleteItem on its ARN, pass its name in the function's environment, and claim " +
+    "each object version with a conditional PutItem (attribute_not_exists) before StartJobRun.",
+  config: {
+    startActions: {
+      type: "array",
+      items: { type: "string" },
+      default: ["glue:StartJobRun"],
+      description: "Actions that start runs and so need an idempotency store.",
+    },
+    exemptFunctions: {
+      type: "array",
+      items: { type: "string" },
+      default: [],
+      description:
+        "Logical or physical names of functions invoked only synchronously, once per request.",
+    },
+  },
+  validate: (stack, config, report) => {
+    const starts = config.startActions.map((a) => a.toLowerCase());
+    const tables = stack.ofType([TABLE]);
+    for (const fn of stack.ofType([FUNCTION])) {
+      if (isExempt(fn, config.exemptFunctions)) continue;
+      for (const role of stack.targets(fn, "role", [ROLE], ["arn"])) {
+        const grants = allowedActions(stack, role);
+        if (!grants.some((g) => g.actions.some((a) => starts.includes(a) || a === "glue:*")))
+          continue;
+        const canWrite = (action: string) =>
+          grants
+            .filter((g) => g.actions.includes(action) || g.actions.includes("dynamodb:*"))
+            .flatMap((g) => g.resources);
+        const put = canWrite("dynamodb:putitem");
+        const del = canWrite("dynamodb:deleteitem");
+        const env = asObject(asObject(fn.props.environment)?.variables) ?? {};
+        if (hasUnknown(env) || [...put, ...del].some((r) => r === "")) continue;
+        const usable = tables.filter((t) => {
+          const arn = asString(t.props.arn);
+          const name = asString(t.props.name);
+          return (
+            arn !== undefined &&
+            put.includes(arn) &&
+            del.includes(arn) &&
+            Object.values(env).some((v) => asString(v) === name)
+          );
+        });
+        if (usable.length === 0) {
+          if (tables.some((t) => hasUnknown(t.props.arn) || hasUnknown(t.props.name))) continue;
+          report(
+            `${functionLabel(fn)} may start Glue job runs (${list(config.startActions)}) but has no idempotency ` +
+              `store: no DynamoDB table of this stack that its role "${role.name}" may PutItem and DeleteItem on ` +
+              `and its environment names. Copies of one event would start two runs.`,
+            fn.urn,
+          );
+        }
+      }
+    }
+  },
+});
+
+export const snsLambdaPolicies = [
+  snsTopicEncrypted,
+  lambdaDeadLetter,
+  lambdaScopedRole,
+  lambdaLogGroupEncrypted,
+  lambdaGlueStartIdempotent,
+];

@@ -10,7 +10,7 @@ import {
   StackSettings,
   validateStackConfig,
 } from "../lib/config";
-import { JobArgumentsError, validateJobArguments } from "../lib/arguments";
+import { JobArgumentsError, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { REPO_ROOT, loadStackConfig, projectConfigDefaults } from "../tools/offline";
 
 /** Stack config values by short name (`region` is `aws:region`, the rest `glue-etl:<name>`). */
@@ -270,9 +270,59 @@ describe("stack config validation", () => {
     ]);
     expect(() => validate({})).to.throw(ConfigValidationError, /^Pulumi\.test\.yaml: .*problems/);
   });
+
+  it("refuses overlapping runs of a bookmarked job, naming the key that set them", () => {
+    const allowed =
+      "set glue-etl:pipelines.PIPE.maxConcurrentRuns to 1, and raise it only for pipelines without bookmarks (splitter, manifest)";
+    const why = (p: string) =>
+      `1 for ${p}, whose job uses bookmarks (overlapping runs would read the same new files twice); ${allowed.replace("PIPE", p)}`;
+    expect(problemsOf(withSizing({ maxConcurrentRuns: 30 }))).to.deep.equal(
+      ["genomics", "sales", "tagging"].map(
+        (p) =>
+          `glue-etl:sizing.maxConcurrentRuns (inherited by pipelines.${p}): got 30; allowed: ${why(p)}`,
+      ),
+    );
+    expect(
+      problemsOf({
+        ...good,
+        pipelines: { sales: { maxConcurrentRuns: 2 }, manifest: { maxConcurrentRuns: 50 } },
+      }),
+    ).to.deep.equal([
+      `glue-etl:pipelines.sales.maxConcurrentRuns: got 2; allowed: ${why("sales")}`,
+    ]);
+  });
+
+  it("lets pipelines without bookmarks run side by side, and ignores disabled pipelines", () => {
+    const s = validate({
+      ...withSizing({ maxConcurrentRuns: 30 }),
+      pipelines: {
+        genomics: { maxConcurrentRuns: 1 },
+        sales: { enabled: false },
+        tagging: { enabled: false },
+      },
+    });
+    expect(s.pipelines.manifest.sizing.maxConcurrentRuns).to.equal(30);
+    expect(s.pipelines.splitter.sizing.maxConcurrentRuns).to.equal(30);
+    expect(s.pipelines.genomics.sizing.maxConcurrentRuns).to.equal(1);
+  });
 });
 
 describe("job argument validation", () => {
+  it("leaves Hadoop glob braces alone, so *.{csv,csv.gz} reaches the job as written", () => {
+    expect(
+      validateJobArguments("genomics", { "--INPUT_PATH": "{raw}/csv/*.{csv,csv.gz}" }),
+    ).to.deep.equal({ "--INPUT_PATH": "{raw}/csv/*.{csv,csv.gz}" });
+    expect(
+      expandPlaceholders("{raw}/csv/*.{csv,csv.gz}", {
+        raw: "s3://r",
+        processed: "s3://p",
+        scripts: "s3://s",
+        temp: "s3://t",
+        database: "d",
+      }),
+    ).to.equal("s3://r/csv/*.{csv,csv.gz}");
+  });
+
   it("accepts the pipeline's own arguments with bucket placeholders", () => {
     expect(validateJobArguments("p", { "--INPUT_PATH": "{raw}/csv/", "--X": "1" })).to.deep.equal({
       "--INPUT_PATH": "{raw}/csv/",

@@ -7,6 +7,8 @@ import { OfflineProgramError, OfflineRun, REPO_ROOT, runStackOffline } from "../
 import { asList, named, ofType, policyOf, stackRun } from "./support/program";
 
 const BUCKET = "aws:s3/bucket:Bucket";
+/** The stack's access log bucket (the rest belong to pipelines). */
+const LOG_BUCKET = "access-logs-bucket";
 const JOB = "aws:glue/job:Job";
 
 const EXPECTED = {
@@ -22,7 +24,8 @@ const EXPECTED = {
   prod: {
     workerType: "G.2X",
     numberOfWorkers: 20,
-    maxConcurrentRuns: 30,
+    // Bookmarked jobs run one at a time; the manifest pipeline overrides this (see Pulumi.prod.yaml).
+    maxConcurrentRuns: 1,
     timeout: 2880,
     maxRetries: 2,
     executionClass: "STANDARD",
@@ -91,12 +94,12 @@ for (const stack of ["dev", "prod"] as const) {
       expect(args).to.include({
         "--job-bookmark-option": "job-bookmark-enable",
         "--enable-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-observability-metrics": "true",
         "--enable-spark-ui": "true",
         "--spark-event-logs-path": `${temp}/spark-ui-logs/`,
         "--TempDir": `${temp}/glue-temp/`,
         "--enable-auto-scaling": "true",
-        "--INPUT_PATH": `s3://glue-etl-${stack}-genomics-raw-offline/csv/*.csv`,
+        "--INPUT_PATH": `s3://glue-etl-${stack}-genomics-raw-offline/csv/*.{csv,csv.gz}`,
         "--OUTPUT_PATH": `s3://glue-etl-${stack}-genomics-processed-offline/genomics/`,
       });
       expect(args["--extra-py-files"]).to.match(
@@ -104,6 +107,14 @@ for (const stack of ["dev", "prod"] as const) {
       );
       for (const reserved of ["--JOB_NAME", "--debug", "--mode"])
         expect(args).not.to.have.property(reserved);
+      // Glue 4.0 logging flags configure nothing on Glue 5.0, which logs in real time.
+      for (const job of ofType(run, JOB)) {
+        const keys = Object.keys(job.inputs.defaultArguments as object);
+        expect(
+          keys.filter((k) => /continuous/.test(k)),
+          job.name,
+        ).to.deep.equal([]);
+      }
     });
 
     it("encrypts S3 output, CloudWatch logs and bookmarks with the pipeline's rotated key", () => {
@@ -129,7 +140,7 @@ for (const stack of ["dev", "prod"] as const) {
       `arn:aws:kms:eu-west-1:123456789012:key/${pipeline}-key-mock-key-id`;
 
     it("gives every bucket of every pipeline SSE-KMS with its own key, owner-enforced ownership and a full public access block", () => {
-      const buckets = ofType(run, BUCKET);
+      const buckets = ofType(run, BUCKET).filter((b) => b.name !== LOG_BUCKET);
       expect(buckets.map((b) => b.name).sort()).to.deep.equal(
         PIPELINES.flatMap((p) =>
           ["processed", "raw", "scripts", "temp"].map((k) => `${p}-${k}`),
@@ -194,7 +205,10 @@ for (const stack of ["dev", "prod"] as const) {
         return bucketOf(run, v.inputs.bucket).name;
       });
       expect(versioned.sort()).to.deep.equal(
-        PIPELINES.flatMap((p) => ["processed", "raw", "scripts"].map((k) => `${p}-${k}`)).sort(),
+        [
+          LOG_BUCKET,
+          ...PIPELINES.flatMap((p) => ["processed", "raw", "scripts"].map((k) => `${p}-${k}`)),
+        ].sort(),
       );
       for (const p of PIPELINES) {
         const lifecycle = named(
@@ -207,6 +221,80 @@ for (const stack of ["dev", "prod"] as const) {
           days: EXPECTED[stack].tempDays,
         });
       }
+    });
+
+    it("logs the requests of every pipeline bucket to the stack's log bucket, under its own prefix", () => {
+      const logging = ofType(run, "aws:s3/bucketLogging:BucketLogging");
+      const logBucket = `glue-etl-${stack}-logs-offline`;
+      const pipelineBuckets = ofType(run, BUCKET).filter((b) => b.name !== LOG_BUCKET);
+      expect(pipelineBuckets).to.have.length(20);
+      for (const b of pipelineBuckets) {
+        const own = logging.filter((l) => l.inputs.bucket === `${b.name}-id`);
+        const [pipeline, purpose] = b.name.split("-") as [string, string];
+        expect(
+          own.map((l) => l.inputs),
+          b.name,
+        ).to.deep.equal([
+          {
+            bucket: `${b.name}-id`,
+            targetBucket: logBucket,
+            targetPrefix: `glue-etl-${stack}-${pipeline}/${purpose}/`,
+            targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+          },
+        ]);
+      }
+      expect(logging).to.have.length(20);
+    });
+
+    it("locks down the log bucket: SSE-S3, owner-enforced, no public access, TLS-only, versioned, expiring", () => {
+      const bucket = named(run, BUCKET, LOG_BUCKET);
+      expect(bucket.inputs).to.deep.include({ bucketPrefix: `glue-etl-${stack}-logs-` });
+      expect((bucket.inputs.tags as Record<string, string>)["data-class"]).to.equal("access-logs");
+      const id = `${LOG_BUCKET}-id`;
+      const on = (type: string) => ofType(run, type).filter((r) => r.inputs.bucket === id);
+      expect(
+        on(
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        ).map((r) => r.inputs.rules),
+      ).to.deep.equal([[{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]]);
+      expect(
+        on("aws:s3/bucketOwnershipControls:BucketOwnershipControls").map((r) => r.inputs.rule),
+      ).to.deep.equal([{ objectOwnership: "BucketOwnerEnforced" }]);
+      expect(on("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0]!.inputs).to.include({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(
+        on("aws:s3/bucketVersioning:BucketVersioning").map((r) => r.inputs.versioningConfiguration),
+      ).to.deep.equal([{ status: "Enabled" }]);
+      const rules = on("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!
+        .inputs.rules as { id: string; expiration?: { days: number } }[];
+      expect(rules.find((r) => r.id === "expire-access-logs")?.expiration).to.deep.equal({
+        days: 365,
+      });
+      const arn = `arn:aws:s3:::glue-etl-${stack}-logs-offline`;
+      const statements = policyOf(on("aws:s3/bucketPolicy:BucketPolicy")[0]!).Statement;
+      expect(statements.map((x) => x.Sid)).to.deep.equal([
+        "DenyInsecureTransport",
+        "DenyOutdatedTls",
+        "S3ServerAccessLogDelivery",
+      ]);
+      expect(statements[2]).to.deep.equal({
+        Sid: "S3ServerAccessLogDelivery",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: `${arn}/*`,
+        Condition: {
+          StringEquals: { "aws:SourceAccount": "123456789012" },
+          ArnLike: { "aws:SourceArn": `arn:aws:s3:::glue-etl-${stack}-*` },
+        },
+      });
+      expect(
+        ofType(run, "aws:s3/bucketLogging:BucketLogging").map((l) => l.inputs.bucket),
+      ).not.to.include(id);
     });
 
     it("trusts only Glue and scopes the job role to this pipeline's buckets and prefixes", () => {
@@ -292,15 +380,16 @@ for (const stack of ["dev", "prod"] as const) {
           ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
           "glue-etl:workflow:Workflow::sales-daily",
           "glue-etl:dashboard:StackDashboard::dashboard",
+          "glue-etl:logging:AccessLogBucket::access-logs",
         ].sort(),
       );
       for (const r of run.resources.filter((x) => x.custom)) {
         expect(r.parent, r.name).not.to.equal(undefined);
         const root = r.urn.split("::")[2]!.split("$")[0];
         expect(root, r.name).to.match(
-          /^glue-etl:(pipeline:EtlPipeline|workflow:Workflow|dashboard:StackDashboard)$/,
+          /^glue-etl:(pipeline:EtlPipeline|workflow:Workflow|dashboard:StackDashboard|logging:AccessLogBucket)$/,
         );
-        const topName = [...PIPELINES, "sales-daily", "dashboard"].find((p) =>
+        const topName = [...PIPELINES, "sales-daily", "dashboard", "access-logs"].find((p) =>
           r.name.startsWith(`${p}-`),
         );
         expect(topName, r.name).not.to.equal(undefined);
@@ -310,9 +399,15 @@ for (const stack of ["dev", "prod"] as const) {
     it("exports what operators need", () => {
       const out = run.outputs as {
         environment: string;
+        accessLogBucket: string;
         pipelines: Record<string, Record<string, unknown>>;
       };
       expect(out.environment).to.equal(stack);
+      expect(out.accessLogBucket).to.equal(`glue-etl-${stack}-logs-offline`);
+      // Only the pipelines without bookmarks may run side by side.
+      expect(out.pipelines.manifest!.maxConcurrentRuns).to.equal(stack === "prod" ? 30 : 1);
+      for (const p of ["genomics", "sales", "tagging"])
+        expect(out.pipelines[p]!.maxConcurrentRuns, p).to.equal(1);
       expect(out.pipelines.genomics).to.deep.include({
         jobName: `csv_to_parquet_genomic_data-${stack}`,
         maxConcurrentRuns: EXPECTED[stack].maxConcurrentRuns,

@@ -81,7 +81,11 @@ for (const stack of ["dev", "prod"] as const) {
         "detail-type": ["Object Created"],
         detail: {
           bucket: { name: [rawBucket("genomics")] },
-          object: { key: [{ wildcard: "csv/*.csv" }], size: [{ numeric: [">", 0] }] },
+          // Plain and gzip-compressed CSV both start a run (the job reads both).
+          object: {
+            key: [{ wildcard: "csv/*.csv" }, { wildcard: "csv/*.csv.gz" }],
+            size: [{ numeric: [">", 0] }],
+          },
         },
       });
       const target = named(
@@ -118,6 +122,7 @@ for (const stack of ["dev", "prod"] as const) {
         JOB_NAME: job("ndjson_manifest_to_parquet"),
         KEY_PREFIX: "manifests/",
         KEY_SUFFIX: "manifest.json",
+        IDEMPOTENCY_TABLE: "manifest-s3-starter-idempotency",
       });
       expect(
         named(
@@ -139,9 +144,21 @@ for (const stack of ["dev", "prod"] as const) {
       const policy = policyOf(
         named(run, "aws:iam/rolePolicy:RolePolicy", "manifest-s3-starter-policy"),
       );
-      expect(policy.Statement.find((s) => s.Sid === "StartAndListRunsOfThisJob")).to.deep.include({
-        Action: ["glue:StartJobRun", "glue:GetJobRuns"],
+      expect(policy.Statement.find((s) => s.Sid === "StartRunsOfThisJob")).to.deep.include({
+        Action: "glue:StartJobRun",
         Resource: `arn:aws:glue:eu-west-1:${ACCOUNT}:job/${job("ndjson_manifest_to_parquet")}`,
+      });
+      const table = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/manifest-s3-starter-idempotency`;
+      expect(
+        policy.Statement.find((s) => s.Sid === "ClaimAndReleaseObjectVersions"),
+      ).to.deep.include({ Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"], Resource: table });
+      const keyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/manifest-key-mock-key-id`;
+      expect(
+        named(run, "aws:dynamodb/table:Table", "manifest-s3-starter-idempotency").inputs,
+      ).to.deep.include({
+        serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+        pointInTimeRecovery: { enabled: true },
+        ttl: { attributeName: "expiresAt", enabled: true },
       });
       expect(
         named(
@@ -156,6 +173,32 @@ for (const stack of ["dev", "prod"] as const) {
           },
         },
       });
+    });
+
+    it("encrypts the start-job-run Lambda's log group with the pipeline's key, which lets CloudWatch Logs use it for that group", () => {
+      const name = `/aws/lambda/glue-etl-${stack}-manifest-start-job-run`;
+      const keyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/manifest-key-mock-key-id`;
+      expect(
+        named(run, "aws:cloudwatch/logGroup:LogGroup", "manifest-s3-starter-logs").inputs,
+      ).to.deep.include({ name, kmsKeyId: keyArn, retentionInDays: 30 });
+      const fn = named(run, "aws:lambda/function:Function", "manifest-s3-starter-function").inputs;
+      expect(fn.loggingConfig).to.deep.equal({ logFormat: "JSON", logGroup: name });
+      const key = policyOf(named(run, "aws:kms/key:Key", "manifest-key"));
+      expect(
+        key.Statement.find((s) => s.Sid === "CloudWatchLogsForEventLambdaLogGroup"),
+      ).to.deep.include({
+        Principal: { Service: "logs.eu-west-1.amazonaws.com" },
+        Condition: {
+          ArnEquals: {
+            "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${name}`,
+          },
+        },
+      });
+      // Pipelines without the Lambda grant CloudWatch Logs nothing beyond Glue's log groups.
+      const genomicsKey = policyOf(named(run, "aws:kms/key:Key", "genomics-key"));
+      expect(genomicsKey.Statement.map((s) => s.Sid)).not.to.include(
+        "CloudWatchLogsForEventLambdaLogGroup",
+      );
     });
 
     it("alerts each pipeline's failed runs to its encrypted topic, with the stack's subscribers", () => {

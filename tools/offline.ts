@@ -216,6 +216,9 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       `arn:aws:cloudwatch::${acct}:dashboard/${inputs.dashboardName as string}`,
     "aws:secretsmanager/secret:Secret": () =>
       `arn:aws:secretsmanager:${region}:${acct}:secret:${physical}-AbCdEf`,
+    "aws:dynamodb/table:Table": () => `arn:aws:dynamodb:${region}:${acct}:table/${physical}`,
+    "aws:cloudwatch/logGroup:LogGroup": () =>
+      `arn:aws:logs:${region}:${acct}:log-group:${physical}`,
     "aws:athena/workgroup:Workgroup": () =>
       `arn:aws:athena:${region}:${acct}:workgroup/${physical}`,
   };

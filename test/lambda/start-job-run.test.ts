@@ -1,3 +1,9 @@
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
 import { CreateJobCommand, GetJobRunsCommand, GlueClient, JobRun } from "@aws-sdk/client-glue";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,6 +12,7 @@ import { expect } from "chai";
 import { bundleStartJobRun } from "../../components/events";
 import {
   HandlerResult,
+  STALE_CLAIM_SECONDS,
   StarterConfig,
   configFromEnv,
   makeHandler,
@@ -21,6 +28,7 @@ const CONFIG: StarterConfig = {
   prefix: "manifests/",
   suffix: "manifest.json",
   extraArguments: { "--OUTPUT_PATH": "s3://glue-etl-dev-manifest-processed/" },
+  idempotencyTable: "glue-etl-dev-manifest-starts",
 };
 
 /** An S3 event notification as Lambda receives it (keys URL-encoded). */
@@ -29,6 +37,7 @@ function s3Notification(
   size: number,
   eventTime: Date,
   eventName = "ObjectCreated:Put",
+  versionId = "096fKKXTRTtl3on89fVO.nfljtsv6qko",
 ) {
   return {
     Records: [
@@ -56,7 +65,7 @@ function s3Notification(
             key: encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+"),
             size,
             eTag: "d41d8cd98f00b204e9800998ecf8427e",
-            versionId: "096fKKXTRTtl3on89fVO.nfljtsv6qko",
+            versionId,
             sequencer: "0055AED6DCD90281E5",
           },
         },
@@ -83,6 +92,7 @@ function eventBridgeObjectCreated(key: string, size: number, time: Date) {
         key,
         size,
         etag: "b1946ac92492d2347c6235b4d2611184",
+        "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
         sequencer: "00617F08299329D189",
       },
       "request-id": "N4N7GDK58NMKJ12R",
@@ -93,21 +103,25 @@ function eventBridgeObjectCreated(key: string, size: number, time: Date) {
   };
 }
 
-describe("lambda start-job-run against a local Glue endpoint", function () {
+describe("lambda start-job-run against a local Glue and DynamoDB endpoint", function () {
   let moto: MotoServer;
   let glue: GlueClient;
+  let dynamodb: DynamoDBClient;
 
   before(async function () {
     this.timeout(60_000);
     moto = await startMoto();
-    glue = new GlueClient({
+    const client = {
       endpoint: moto.endpoint,
       region: moto.env.AWS_REGION,
       credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    });
+    };
+    glue = new GlueClient(client);
+    dynamodb = new DynamoDBClient(client);
   });
   after(async () => {
     glue?.destroy();
+    dynamodb?.destroy();
     await moto?.stop();
   });
 
@@ -139,9 +153,27 @@ describe("lambda start-job-run against a local Glue endpoint", function () {
     expect(res.ok, `moto ${action}`).to.equal(true);
   }
   let logged: string[] = [];
+  /** The table as components/events.ts declares it: partition key objectId. */
+  async function createTable(name: string): Promise<void> {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "objectId", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "objectId", KeyType: "HASH" }],
+      }),
+    );
+  }
+  async function records(): Promise<Record<string, string>[]> {
+    const res = await dynamodb.send(new ScanCommand({ TableName: CONFIG.idempotencyTable }));
+    return (res.Items ?? []).map((item) =>
+      Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? v.N ?? ""])),
+    );
+  }
   const handlerFor = (config: StarterConfig) =>
     makeHandler({
       glue: () => glue,
+      dynamodb: () => dynamodb,
       config: () => config,
       log: (level, message) => logged.push(`${level} ${message}`),
     });
@@ -151,6 +183,7 @@ describe("lambda start-job-run against a local Glue endpoint", function () {
     logged = [];
     await moto.reset();
     await createJob(CONFIG.jobName, 10);
+    await createTable(CONFIG.idempotencyTable);
   });
 
   it("starts one run with the object's path from an S3 notification, and ignores its duplicate", async () => {
@@ -229,32 +262,101 @@ describe("lambda start-job-run against a local Glue endpoint", function () {
     ]);
   });
 
-  it("starts a new run when the same key is written again after the last run started", async () => {
+  it("starts a new run for a new version of the same key, and none for a redelivered one", async () => {
     const handler = handlerFor(CONFIG);
     const key = "manifests/2026-11-25/manifest.json";
-    await handler(s3Notification(key, 100, secondsAgo(5)));
-    const rewritten = await handler(s3Notification(key, 120, new Date(Date.now() + 2000)));
+    const first = s3Notification(key, 100, secondsAgo(5), "ObjectCreated:Put", "v1");
+    expect((await handler(first)).outcomes[0].status).to.equal("started");
+    const rewritten = await handler(
+      s3Notification(key, 120, secondsAgo(1), "ObjectCreated:Put", "v2"),
+    );
     expect(rewritten.outcomes[0].status).to.equal("started");
+    // A late copy of the first upload's event (its time after both runs started) is a duplicate.
+    const late = s3Notification(key, 100, new Date(Date.now() + 5000), "ObjectCreated:Put", "v1");
+    expect((await handler(late)).outcomes[0].status).to.equal("duplicate");
     expect(await runsOf(CONFIG.jobName)).to.have.length(2);
+    const stored = await records();
+    expect(stored.map((r) => [r.objectId, r.state]).sort()).to.deep.equal([
+      [`s3://${BUCKET}/${key}#version:v1`, "started"],
+      [`s3://${BUCKET}/${key}#version:v2`, "started"],
+    ]);
+    const now = Date.now() / 1000;
+    for (const r of stored) {
+      expect(Number(r.expiresAt)).to.be.within(now + 6.9 * 86400, now + 7.1 * 86400);
+    }
   });
 
-  it("starts exactly one run for two copies of an event handled at once (max 1 concurrent run)", async () => {
-    const job = "one_at_a_time-dev";
-    await createJob(job, 1);
-    // Keep runs in STARTING, as a real run would be for minutes; moto completes them at once.
+  it("starts exactly one run for copies of an event handled at once, however many runs may overlap", async () => {
+    // Runs stay in STARTING, as a real run would for minutes; moto completes them at once.
     await motoTransition({ progression: "manual", times: 1000 });
-    const handler = handlerFor({ ...CONFIG, jobName: job });
+    const handler = handlerFor(CONFIG);
     const event = s3Notification("manifests/2026-11-26/manifest.json", 100, secondsAgo(5));
-    const [a, b] = await Promise.all([handler(event), handler(event)]);
-    const statuses = [a.outcomes[0].status, b.outcomes[0].status].sort();
-    expect(statuses).to.deep.equal(["duplicate", "started"]);
+    const results = await Promise.all([handler(event), handler(event), handler(event)]);
+    const statuses = results.map((r) => r.outcomes[0].status).sort();
+    expect(statuses).to.deep.equal(["duplicate", "duplicate", "started"]);
+    expect(await runsOf(CONFIG.jobName)).to.have.length(1);
     expect(logged.sort()).to.deep.equal([
+      "INFO duplicate event, run exists",
       "INFO duplicate event, run exists",
       "INFO job run started",
     ]);
-    expect(await runsOf(job)).to.have.length(1);
   });
   afterEach(() => motoTransition(undefined));
+
+  it("identifies an upload by its ETag when the bucket is not versioned", async () => {
+    const handler = handlerFor(CONFIG);
+    const event = eventBridgeObjectCreated("manifests/2026-11-29/manifest.json", 10, secondsAgo(2));
+    delete (event.detail.object as { "version-id"?: string })["version-id"];
+    expect((await handler(event)).outcomes[0].status).to.equal("started");
+    expect((await handler(event)).outcomes[0].status).to.equal("duplicate");
+    expect((await records()).map((r) => r.objectId)).to.deep.equal([
+      `s3://${BUCKET}/manifests/2026-11-29/manifest.json#etag:b1946ac92492d2347c6235b4d2611184`,
+    ]);
+  });
+
+  it("releases the claim when StartJobRun fails, so Lambda's retry starts the run", async () => {
+    const handler = handlerFor({ ...CONFIG, jobName: "not_created_yet-dev" });
+    const event = s3Notification("manifests/2026-12-01/manifest.json", 100, secondsAgo(5));
+    let error: Error | undefined;
+    try {
+      await handler(event);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).to.match(/EntityNotFoundException/);
+    expect(await records()).to.deep.equal([]);
+    // The cause is fixed (here: the job exists now); the retry of the same event starts the run.
+    await createJob("not_created_yet-dev", 1);
+    const retry = await handler(event);
+    expect(retry.outcomes[0].status).to.equal("started");
+    expect(await runsOf("not_created_yet-dev")).to.have.length(1);
+  });
+
+  it("takes over a claim left by an invocation that died before starting the run", async () => {
+    const path = `s3://${BUCKET}/manifests/2026-12-02/manifest.json`;
+    const claim = (ageSeconds: number) =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: CONFIG.idempotencyTable,
+          Item: {
+            objectId: { S: `${path}#version:096fKKXTRTtl3on89fVO.nfljtsv6qko` },
+            path: { S: path },
+            state: { S: "starting" },
+            token: { S: "dead-invocation" },
+            claimedAt: { N: String(Date.now() - ageSeconds * 1000) },
+            expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+          },
+        }),
+      );
+    const handler = handlerFor(CONFIG);
+    const event = s3Notification("manifests/2026-12-02/manifest.json", 100, secondsAgo(5));
+    await claim(30);
+    expect((await handler(event)).outcomes[0].status).to.equal("duplicate");
+    expect(await runsOf(CONFIG.jobName)).to.have.length(0);
+    await claim(STALE_CLAIM_SECONDS + 1);
+    expect((await handler(event)).outcomes[0].status).to.equal("started");
+    expect(await runsOf(CONFIG.jobName)).to.have.length(1);
+  });
 
   it("fails the invocation, naming the object, when Glue refuses the run", async () => {
     const handler = handlerFor({ ...CONFIG, jobName: "no_such_job-dev" });
@@ -279,6 +381,7 @@ describe("lambda start-job-run against a local Glue endpoint", function () {
       BUCKET_NAME: BUCKET,
       KEY_PREFIX: "manifests/",
       KEY_SUFFIX: "manifest.json",
+      IDEMPOTENCY_TABLE: CONFIG.idempotencyTable,
     };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
@@ -321,6 +424,7 @@ describe("lambda start-job-run event parsing and settings", () => {
         JOB_NAME: "j-dev",
         ARGUMENT_NAME: "--MANIFEST_PATH",
         KEY_SUFFIX: "manifest.json",
+        IDEMPOTENCY_TABLE: "starts",
       }),
     ).to.deep.equal({
       jobName: "j-dev",
@@ -329,6 +433,7 @@ describe("lambda start-job-run event parsing and settings", () => {
       prefix: "",
       suffix: "manifest.json",
       extraArguments: {},
+      idempotencyTable: "starts",
     });
     expect(() =>
       configFromEnv({ JOB_NAME: "", ARGUMENT_NAME: "MANIFEST_PATH", EXTRA_ARGUMENTS: "[1]" }),
@@ -336,6 +441,7 @@ describe("lambda start-job-run event parsing and settings", () => {
       "start-job-run is misconfigured:\n" +
         '  - JOB_NAME: got ""; allowed: a Glue job name\n' +
         '  - ARGUMENT_NAME: got "MANIFEST_PATH"; allowed: a job argument such as --MANIFEST_PATH\n' +
+        "  - IDEMPOTENCY_TABLE: got nothing; allowed: a DynamoDB table name\n" +
         "  - EXTRA_ARGUMENTS: not an object; allowed: a JSON object of argument names to strings",
     );
   });

@@ -5,6 +5,7 @@ import {
   S3EventJobStarterArgs,
   S3EventWorkflowStart,
   bundleStartJobRun,
+  logGroupKeyStatement,
   objectCreatedPattern,
 } from "../../components/events";
 import { OfflineRun, runOffline } from "../../tools/offline";
@@ -14,6 +15,7 @@ const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
 const BUCKET = "glue-etl-dev-manifest-raw";
 const TAGS = { environment: "dev", owner: "data-platform", "cost-center": "CC-4711" };
+const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/pipeline-key`;
 
 const offline = (program: () => void) =>
   runOffline("dev", { config: { "aws:region": REGION }, secretKeys: [] }, program);
@@ -36,6 +38,19 @@ describe("objectCreatedPattern", () => {
     expect(key(undefined, "manifest.json")).to.deep.equal([{ suffix: "manifest.json" }]);
     expect(key()).to.equal(undefined);
     expect(key("odd*dir\\", "x")).to.deep.equal([{ wildcard: "odd\\*dir\\\\*x" }]);
+  });
+  it("matches any of several suffixes, with or without a prefix", () => {
+    const key = (p: string | undefined, s: string[]) =>
+      (objectCreatedPattern("b", p, s).detail as { object: { key?: unknown } }).object.key;
+    expect(key("csv/", [".csv", ".csv.gz"])).to.deep.equal([
+      { wildcard: "csv/*.csv" },
+      { wildcard: "csv/*.csv.gz" },
+    ]);
+    expect(key(undefined, [".csv", ".csv.gz"])).to.deep.equal([
+      { suffix: ".csv" },
+      { suffix: ".csv.gz" },
+    ]);
+    expect(key("csv/", [])).to.deep.equal([{ prefix: "csv/" }]);
   });
 });
 
@@ -143,6 +158,7 @@ describe("S3EventJobStarter (S3 → Lambda → StartJobRun)", () => {
     jobName: "ndjson_manifest_to_parquet-dev",
     argumentName: "--MANIFEST_PATH",
     extraArguments: { "--OUTPUT_PATH": "s3://glue-etl-dev-manifest-processed/" },
+    kmsKeyArn: KEY_ARN,
     tags: TAGS,
   };
   const jobArn = `arn:aws:glue:${REGION}:${ACCOUNT}:job/ndjson_manifest_to_parquet-dev`;
@@ -169,10 +185,11 @@ describe("S3EventJobStarter (S3 → Lambda → StartJobRun)", () => {
           BUCKET_NAME: BUCKET,
           KEY_PREFIX: "manifests/",
           KEY_SUFFIX: "manifest.json",
+          IDEMPOTENCY_TABLE: "manifest-starter-idempotency",
           EXTRA_ARGUMENTS: '{"--OUTPUT_PATH":"s3://glue-etl-dev-manifest-processed/"}',
         },
       },
-      loggingConfig: { logFormat: "JSON", logGroup: "manifest-starter-logs" },
+      loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/manifest-starter" },
     });
     expect(fn.inputs.reservedConcurrentExecutions).to.equal(undefined);
     expect(fn.inputs.code).to.have.property("__pulumiArchive", true);
@@ -183,15 +200,16 @@ describe("S3EventJobStarter (S3 → Lambda → StartJobRun)", () => {
     );
   });
 
-  it("bundles the handler with the Glue client and nothing it does not use", () => {
+  it("bundles the handler with the Glue and DynamoDB clients and nothing it does not use", () => {
     const code = bundleStartJobRun();
-    expect(code).to.include("StartJobRun").and.include("GetJobRuns");
+    expect(code).to.include("StartJobRun").and.include("PutItem").and.include("DeleteItem");
+    expect(code).not.to.include("GetJobRuns");
     expect(code).not.to.include("CreateCrawler");
     expect(code.length).to.be.below(600_000);
     expect(bundleStartJobRun()).to.equal(code);
   });
 
-  it("scopes the role to this job's runs, its own log group and its dead-letter queue", () => {
+  it("scopes the role to this job's runs, its own table, log group and dead-letter queue", () => {
     const trust = policyOf(
       named(run, "aws:iam/role:Role", "manifest-starter-role"),
       "assumeRolePolicy",
@@ -201,17 +219,25 @@ describe("S3EventJobStarter (S3 → Lambda → StartJobRun)", () => {
     ]);
     const policy = policyOf(named(run, "aws:iam/rolePolicy:RolePolicy", "manifest-starter-policy"));
     expect(policy.Statement).to.deep.equal([
+      { Sid: "StartRunsOfThisJob", Effect: "Allow", Action: "glue:StartJobRun", Resource: jobArn },
       {
-        Sid: "StartAndListRunsOfThisJob",
+        Sid: "ClaimAndReleaseObjectVersions",
         Effect: "Allow",
-        Action: ["glue:StartJobRun", "glue:GetJobRuns"],
-        Resource: jobArn,
+        Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        Resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/manifest-starter-idempotency`,
+      },
+      {
+        Sid: "UseTableKeyThroughDynamoDb",
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:DescribeKey"],
+        Resource: KEY_ARN,
+        Condition: { StringEquals: { "kms:ViaService": `dynamodb.${REGION}.amazonaws.com` } },
       },
       {
         Sid: "WriteOwnLogs",
         Effect: "Allow",
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:manifest-starter-logs:*`,
+        Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/manifest-starter:*`,
       },
       {
         Sid: "DeadLetters",
@@ -241,10 +267,50 @@ describe("S3EventJobStarter (S3 → Lambda → StartJobRun)", () => {
     expect(
       named(run, "aws:sqs/queue:Queue", "manifest-starter-dlq-queue").inputs.sqsManagedSseEnabled,
     ).to.equal(true);
+  });
+
+  it("encrypts its log group with the given key and keeps logs 30 days", () => {
     expect(
-      named(run, "aws:cloudwatch/logGroup:LogGroup", "manifest-starter-logs").inputs
-        .retentionInDays,
-    ).to.equal(30);
+      named(run, "aws:cloudwatch/logGroup:LogGroup", "manifest-starter-logs").inputs,
+    ).to.deep.include({
+      name: "/aws/lambda/manifest-starter",
+      kmsKeyId: KEY_ARN,
+      retentionInDays: 30,
+    });
+  });
+
+  it("keeps idempotency records in an encrypted, recoverable table that expires them", () => {
+    expect(
+      named(run, "aws:dynamodb/table:Table", "manifest-starter-idempotency").inputs,
+    ).to.deep.include({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "objectId",
+      attributes: [{ name: "objectId", type: "S" }],
+      ttl: { attributeName: "expiresAt", enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: KEY_ARN },
+      pointInTimeRecovery: { enabled: true },
+    });
+  });
+
+  it("gives the key policy statement that lets CloudWatch Logs use the key for this log group only", async () => {
+    const ctx = {
+      accountId: pulumi.output(ACCOUNT),
+      region: pulumi.output(REGION),
+      partition: pulumi.output("aws"),
+    };
+    const statement = await new Promise((resolve) =>
+      pulumi.jsonStringify(logGroupKeyStatement(ctx, "/aws/lambda/x")).apply(resolve),
+    );
+    expect(JSON.parse(statement as string)).to.deep.include({
+      Effect: "Allow",
+      Principal: { Service: `logs.${REGION}.amazonaws.com` },
+      Resource: "*",
+      Condition: {
+        ArnEquals: {
+          "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`,
+        },
+      },
+    });
   });
 
   it("lets only this bucket in this account invoke it, for created objects under prefix and suffix", () => {

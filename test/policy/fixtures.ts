@@ -11,6 +11,9 @@ export const T = {
   accountPublicAccess: "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  logging: "aws:s3/bucketLogging:BucketLogging",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  table: "aws:dynamodb/table:Table",
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -70,7 +73,6 @@ export function job(name: string, props: Record<string, unknown> = {}): Resource
     maxRetries: 0,
     securityConfiguration: "glue-etl-dev",
     defaultArguments: {
-      "--enable-continuous-cloudwatch-log": "true",
       "--enable-metrics": "true",
       "--enable-spark-ui": "true",
       "--spark-event-logs-path": "s3://temp/sparkui/",

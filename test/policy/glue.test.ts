@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import {
   glueJdbcSsl,
+  glueJobBookmarkConcurrency,
   glueJobLoggingAndMetrics,
+  glueJobRuntimeArguments,
   glueJobTimeout,
   glueJobVersion,
   glueJobWorkerCap,
@@ -12,6 +14,7 @@ import {
 } from "../../policy/glue";
 import { checkResource, checkStack, unknown, urnOf } from "./harness";
 import { T, TAGS, job, spec } from "./fixtures";
+import { MANAGED_ARGUMENTS, PRE_GLUE5_ARGUMENTS, validateJobArguments } from "../../lib/arguments";
 
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/k";
 const securityConfiguration = (modes: { s3?: string; cw?: string; bookmarks?: string } = {}) =>
@@ -120,16 +123,17 @@ describe("glue-security-configuration-attached", () => {
 });
 
 describe("glue-job-logging-and-metrics", () => {
-  it("passes a job with continuous logs, metrics and Spark UI", async () => {
+  it("passes a Glue 5.0 job with metrics and Spark UI, which logs in real time without flags", async () => {
     expect(
       (await checkResource(glueJobLoggingAndMetrics, job("genomics"))).violations,
     ).to.deep.equal([]);
   });
 
-  it("fails a job that turns continuous logging off and has no metrics", async () => {
+  it("fails a Glue 4.0 job that turns continuous logging off and has no metrics", async () => {
     const out = await checkResource(
       glueJobLoggingAndMetrics,
       job("genomics", {
+        glueVersion: "4.0",
         defaultArguments: {
           "--enable-continuous-cloudwatch-log": "false",
           "--enable-spark-ui": "true",
@@ -145,6 +149,7 @@ describe("glue-job-logging-and-metrics", () => {
 
   it("accepts arguments locked as non-overridable, and skips Python shell jobs", async () => {
     const locked = job("genomics", {
+      glueVersion: "4.0",
       defaultArguments: {},
       nonOverridableArguments: {
         "--enable-continuous-cloudwatch-log": "true",
@@ -162,6 +167,100 @@ describe("glue-job-logging-and-metrics", () => {
   });
 });
 
+describe("glue-job-runtime-arguments", () => {
+  it("passes a Glue 5.0 job without Glue 4.0 logging arguments, and a Glue 4.0 job with them", async () => {
+    expect(
+      (await checkResource(glueJobRuntimeArguments, job("genomics"))).violations,
+    ).to.deep.equal([]);
+    const old = job("genomics", {
+      glueVersion: "4.0",
+      defaultArguments: { "--enable-continuous-cloudwatch-log": "true" },
+    });
+    expect((await checkResource(glueJobRuntimeArguments, old)).violations).to.deep.equal([]);
+  });
+
+  it("fails a Glue 5.0 job that sets continuous-logging arguments, wherever it sets them", async () => {
+    const out = await checkResource(
+      glueJobRuntimeArguments,
+      job("genomics", {
+        defaultArguments: {
+          "--enable-metrics": "true",
+          "--enable-continuous-cloudwatch-log": "true",
+          "--enable-continuous-log-filter": "true",
+        },
+        nonOverridableArguments: { "--continuous-log-logGroup": "/custom" },
+      }),
+    );
+    expect(messages(out)).to.deep.equal(
+      [
+        'defaultArguments["--enable-continuous-cloudwatch-log"]',
+        'defaultArguments["--enable-continuous-log-filter"]',
+        'nonOverridableArguments["--continuous-log-logGroup"]',
+      ].map(
+        (where) =>
+          `Glue job "genomics" (genomics-dev) runs glueVersion 5.0 but sets ${where}, which only Glue 4.0 and ` +
+          `earlier read; drop it (Glue 5.0 logs to CloudWatch in real time; --custom-logGroup-prefix / ` +
+          `--custom-logStream-prefix name the log groups and streams).`,
+      ),
+    );
+  });
+
+  it("refuses in the program exactly the arguments the policy flags", () => {
+    const flagged = glueJobRuntimeArguments.configSchema!.properties.pre5Arguments as {
+      default: string[];
+    };
+    expect([...PRE_GLUE5_ARGUMENTS]).to.deep.equal(flagged.default);
+    for (const key of PRE_GLUE5_ARGUMENTS) {
+      expect(() => validateJobArguments("p", { [key]: "true" }), key).to.throw(
+        /Glue 4\.0 logging argument that Glue 5\.0 ignores/,
+      );
+      expect(MANAGED_ARGUMENTS as readonly string[]).not.to.include(key);
+    }
+  });
+});
+
+describe("glue-job-bookmark-concurrency", () => {
+  const bookmarked = (maxConcurrentRuns: number | undefined, option = "job-bookmark-enable") =>
+    job("sales", {
+      executionProperty: maxConcurrentRuns === undefined ? undefined : { maxConcurrentRuns },
+      defaultArguments: { "--enable-metrics": "true", "--job-bookmark-option": option },
+    });
+
+  it("passes a bookmarked job that runs one at a time, and overlapping runs without bookmarks", async () => {
+    for (const spec of [
+      bookmarked(1),
+      bookmarked(undefined),
+      bookmarked(30, "job-bookmark-disable"),
+      job("manifest", { executionProperty: { maxConcurrentRuns: 30 }, defaultArguments: {} }),
+    ]) {
+      expect((await checkResource(glueJobBookmarkConcurrency, spec)).violations).to.deep.equal([]);
+    }
+  });
+
+  it("fails bookmarks (enabled or paused) with more than one concurrent run", async () => {
+    expect(messages(await checkResource(glueJobBookmarkConcurrency, bookmarked(30)))).to.deep.equal(
+      [
+        'Glue job "sales" (sales-dev) has "--job-bookmark-option" "job-bookmark-enable" with executionProperty.maxConcurrentRuns 30; ' +
+          "allowed: at most 1 with bookmarks. Overlapping runs start from the same bookmark and read the same new files " +
+          "twice: lower maxConcurrentRuns or disable bookmarks.",
+      ],
+    );
+    const paused = await checkResource(
+      glueJobBookmarkConcurrency,
+      bookmarked(2, "job-bookmark-pause"),
+    );
+    expect(messages(paused)).to.have.length(1);
+  });
+
+  it("skips values unknown during a preview", async () => {
+    const spec = job("sales", {
+      executionProperty: { maxConcurrentRuns: unknown("number") },
+      defaultArguments: { "--job-bookmark-option": "job-bookmark-enable" },
+    });
+    expect((await checkResource(glueJobBookmarkConcurrency, spec)).violations).to.deep.equal([]);
+  });
+});
+
 describe("glue-job-timeout", () => {
   it("passes a timeout at the cap", async () => {
     expect(
@@ -173,7 +272,7 @@ describe("glue-job-timeout", () => {
     expect(
       messages(await checkResource(glueJobTimeout, job("genomics", { timeout: undefined }))),
     ).to.deep.equal([
-      'Glue job "genomics" (genomics-dev) has no timeout: set timeout (minutes) to at most 2880 so a hung run is stopped.',
+      'Glue job "genomics" (genomics-dev) has no timeout: set timeout (minutes) to at most 10080 so a hung run is stopped.',
     ]);
     const out = await checkResource(glueJobTimeout, job("genomics", { timeout: 600 }), {
       config: { maxTimeoutMinutes: 480 },
@@ -259,8 +358,19 @@ describe("glue-job-worker-cap", () => {
     expect((await checkResource(glueJobWorkerCap, prod)).violations).to.deep.equal([]);
   });
 
+  it("passes, by default, every worker count the stack config accepts", async () => {
+    const most = job("genomics", { workerType: "G.16X", numberOfWorkers: 1000 });
+    expect((await checkResource(glueJobWorkerCap, most)).violations).to.deep.equal([]);
+    const over = job("genomics", { numberOfWorkers: 1001 });
+    expect(messages(await checkResource(glueJobWorkerCap, over))).to.deep.equal([
+      'Glue job "genomics" (genomics-dev) has numberOfWorkers 1001 in environment "dev"; the cap there is 1000 (policy config maxWorkersByEnvironment).',
+    ]);
+  });
+
   it("fails more workers than the cap, per environment", async () => {
-    const out = await checkResource(glueJobWorkerCap, job("genomics", { numberOfWorkers: 20 }));
+    const out = await checkResource(glueJobWorkerCap, job("genomics", { numberOfWorkers: 20 }), {
+      config: { maxWorkersByEnvironment: { dev: 10, prod: 40 } },
+    });
     expect(messages(out)).to.deep.equal([
       'Glue job "genomics" (genomics-dev) has numberOfWorkers 20 in environment "dev"; the cap there is 10 (policy config maxWorkersByEnvironment).',
     ]);
@@ -282,7 +392,8 @@ describe("glue-job-worker-cap", () => {
       numberOfWorkers: undefined,
       maxCapacity: 50,
     });
-    expect(messages(await checkResource(glueJobWorkerCap, legacy))[0]).to.contain(
+    const config = { config: { maxWorkersByEnvironment: { dev: 10 } } };
+    expect(messages(await checkResource(glueJobWorkerCap, legacy, config))[0]).to.contain(
       "has maxCapacity 50",
     );
   });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import {
+  s3AccessLogging,
   s3BucketEncryption,
   s3DataBucketVersioning,
   s3PublicAccessBlocked,
@@ -42,6 +43,12 @@ const versioning = (of: string, status = "Enabled") =>
   spec(T.versioning, `${of}-versioning`, {
     bucket: `${of}-phys`,
     versioningConfiguration: { status },
+  });
+const logging = (of: string, target = "logs") =>
+  spec(T.logging, `${of}-access-logging`, {
+    bucket: `${of}-phys`,
+    targetBucket: `${target}-phys`,
+    targetPrefix: `${of}/`,
   });
 
 describe("s3-bucket-encryption", () => {
@@ -227,5 +234,56 @@ describe("s3-data-bucket-versioning", () => {
       'Bucket "landing" (acme-landing-zone) (its name marks a data bucket) has no versioning: add an ' +
         'aws.s3.BucketVersioning for it with versioningConfiguration.status "Enabled".',
     ]);
+  });
+});
+
+describe("s3-access-logging", () => {
+  const logBucket = bucket("logs", "access-logs");
+  const happy = [logBucket, bucket("raw"), logging("raw"), bucket("temp", "temp"), logging("temp")];
+
+  it("passes buckets that log to a log bucket, which itself needs no logging", async () => {
+    expect((await checkStack(s3AccessLogging, happy)).violations).to.deep.equal([]);
+    // A log bucket is known by being a target too, whatever its tags.
+    const untagged = spec(T.bucket, "audit", { bucket: "audit-phys", tags: {} });
+    const stack = [untagged, bucket("raw"), logging("raw", "audit")];
+    expect((await checkStack(s3AccessLogging, stack)).violations).to.deep.equal([]);
+  });
+
+  it("fails a bucket without access logging, naming it", async () => {
+    const stack = happy.filter((s) => s.name !== "temp-access-logging");
+    expect((await checkStack(s3AccessLogging, stack)).violations).to.deep.equal([
+      {
+        policy: "s3-access-logging",
+        urn: urnOf(T.bucket, "temp"),
+        message:
+          'Bucket "temp" (temp-phys) has no server access logging: add an aws.s3.BucketLogging for it with ' +
+          "targetBucket a log bucket of this account and a targetPrefix.",
+      },
+    ]);
+  });
+
+  it("fails a bucket that logs into itself", async () => {
+    const stack = [logBucket, bucket("raw"), logging("raw", "raw")];
+    expect(
+      (await checkStack(s3AccessLogging, stack)).violations.map((v) => v.message),
+    ).to.deep.equal([
+      'Bucket "raw" (raw-phys) logs its requests to itself; deliver them to a separate log bucket (a bucket ' +
+        "logging into itself logs its own log writes).",
+    ]);
+  });
+
+  it("waits for a logging target unknown during a preview, and exempts configured names", async () => {
+    const pending = {
+      ...logging("raw"),
+      props: { ...logging("raw").props, bucket: unknown() },
+      propertyDependencies: { bucket: ["raw"] },
+    };
+    expect(
+      (await checkStack(s3AccessLogging, [logBucket, bucket("raw"), pending])).violations,
+    ).to.deep.equal([]);
+    const exempt = await checkStack(s3AccessLogging, [bucket("scratch", "temp")], {
+      config: { exemptBucketNamePatterns: ["^scratch"] },
+    });
+    expect(exempt.violations).to.deep.equal([]);
   });
 });

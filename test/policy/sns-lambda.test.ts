@@ -1,5 +1,11 @@
 import { expect } from "chai";
-import { lambdaDeadLetter, lambdaScopedRole, snsTopicEncrypted } from "../../policy/sns-lambda";
+import {
+  lambdaDeadLetter,
+  lambdaGlueStartIdempotent,
+  lambdaLogGroupEncrypted,
+  lambdaScopedRole,
+  snsTopicEncrypted,
+} from "../../policy/sns-lambda";
 import { checkResource, checkStack, urnOf } from "./harness";
 import { T, policyJson, spec, trust } from "./fixtures";
 
@@ -159,5 +165,95 @@ describe("lambda-scoped-role", () => {
         })
       ).violations,
     ).to.deep.equal([]);
+  });
+});
+
+describe("lambda-log-group-encrypted", () => {
+  const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/k`;
+  const group = (props: Record<string, unknown> = {}) =>
+    spec(T.logGroup, "start-logs", {
+      name: "/aws/lambda/start-dev",
+      kmsKeyId: KEY,
+      retentionInDays: 30,
+      ...props,
+    });
+
+  it("passes a function whose log group is declared with a customer key and a retention", async () => {
+    expect(
+      (await checkStack(lambdaLogGroupEncrypted, [...scopedFunction(), group()])).violations,
+    ).to.deep.equal([]);
+    const custom = [
+      ...scopedFunction({ loggingConfig: { logFormat: "JSON", logGroup: "/custom/start" } }),
+      group({ name: "/custom/start" }),
+    ];
+    expect((await checkStack(lambdaLogGroupEncrypted, custom)).violations).to.deep.equal([]);
+  });
+
+  it("fails a log group without a key, and a function whose log group Lambda would create", async () => {
+    const plain = await checkStack(lambdaLogGroupEncrypted, [
+      ...scopedFunction(),
+      group({ kmsKeyId: undefined }),
+    ]);
+    expect(messages(plain)).to.deep.equal([
+      'Lambda function "start" (start-dev): its log group "/aws/lambda/start-dev" has no kmsKeyId (a customer-managed KMS key).',
+    ]);
+    const missing = await checkStack(lambdaLogGroupEncrypted, scopedFunction());
+    expect(missing.violations).to.deep.equal([
+      {
+        policy: "lambda-log-group-encrypted",
+        urn: urnOf(T.fn, "start"),
+        message:
+          'Lambda function "start" (start-dev) writes to log group "/aws/lambda/start-dev", which is not declared in ' +
+          "this stack, so Lambda creates it without a customer-managed key or retention; declare it with kmsKeyId and retentionInDays.",
+      },
+    ]);
+  });
+});
+
+describe("lambda-glue-start-idempotent", () => {
+  const TABLE_ARN = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/starts`;
+  const table = spec(T.table, "starts", { name: "starts", arn: TABLE_ARN });
+  const claims = (actions: string[] = ["dynamodb:PutItem", "dynamodb:DeleteItem"]) =>
+    spec(T.rolePolicy, "start-claims", {
+      role: "start-role",
+      policy: policyJson({ Effect: "Allow", Action: actions, Resource: TABLE_ARN }),
+    });
+  const withTable = { environment: { variables: { IDEMPOTENCY_TABLE: "starts" } } };
+
+  it("passes a starter that may claim and release items of a stack table its environment names", async () => {
+    const stack = [...scopedFunction(withTable), claims(), table];
+    expect((await checkStack(lambdaGlueStartIdempotent, stack)).violations).to.deep.equal([]);
+  });
+
+  it("ignores functions that start no Glue runs", async () => {
+    const other = scopedFunction().map((s) =>
+      s.name === "start-access"
+        ? {
+            ...s,
+            props: {
+              ...s.props,
+              policy: policyJson({ Effect: "Allow", Action: "sqs:SendMessage", Resource: "q" }),
+            },
+          }
+        : s,
+    );
+    expect((await checkStack(lambdaGlueStartIdempotent, other)).violations).to.deep.equal([]);
+  });
+
+  it("fails a starter without a table, without DeleteItem, or whose environment does not name it", async () => {
+    const message =
+      'Lambda function "start" (start-dev) may start Glue job runs (glue:StartJobRun) but has no idempotency store: ' +
+      'no DynamoDB table of this stack that its role "start-role" may PutItem and DeleteItem on and its environment ' +
+      "names. Copies of one event would start two runs.";
+    for (const stack of [
+      scopedFunction(withTable),
+      [...scopedFunction(withTable), claims(["dynamodb:PutItem"]), table],
+      [...scopedFunction(), claims(), table],
+    ]) {
+      const out = await checkStack(lambdaGlueStartIdempotent, stack);
+      expect(out.violations).to.deep.equal([
+        { policy: "lambda-glue-start-idempotent", urn: urnOf(T.fn, "start"), message },
+      ]);
+    }
   });
 });

@@ -4,6 +4,8 @@
  */
 import { expect } from "chai";
 import { policies } from "../../policy/policies";
+import { LIMITS, WORKER_DPUS } from "../../lib/config";
+import { JOBS, PIPELINE_NAMES } from "../../lib/jobs";
 import { loadStackConfig, runStackOffline } from "../../tools/offline";
 import { T } from "./fixtures";
 import { ResourceSpec, Violation, fromOfflineRun, runPolicies } from "./harness";
@@ -71,11 +73,14 @@ describe("policies over a broken stack config", () => {
     );
   });
 
-  it("catches dev jobs with more workers than the dev cap", async () => {
+  it("catches dev jobs with more workers than a dev cap set in the policy config", async () => {
     const run = await runStackOffline("dev", {
       "glue-etl:sizing": { ...sizingOf("dev"), numberOfWorkers: 50 },
     });
-    const violations = await runPolicies(policies, fromOfflineRun(run), { stack: "dev" });
+    const violations = await runPolicies(policies, fromOfflineRun(run), {
+      stack: "dev",
+      config: { "glue-job-worker-cap": { maxWorkersByEnvironment: { dev: 10, prod: 40 } } },
+    });
     expect(violations).to.not.have.length(0);
     expect(new Set(violations.map((v) => v.policy))).to.deep.equal(
       new Set(["glue-job-worker-cap"]),
@@ -83,5 +88,123 @@ describe("policies over a broken stack config", () => {
     expect(violations[0].message).to.match(
       /has numberOfWorkers 50 in environment "dev"; the cap there is 10/,
     );
+  });
+});
+
+/** The largest worker type: the most DPUs per worker the config accepts. */
+const LARGEST_WORKER = Object.entries(WORKER_DPUS).sort((a, b) => b[1] - a[1])[0]![0];
+
+for (const stack of ["dev", "prod"]) {
+  describe(`policies over the most permissive valid ${stack} config`, () => {
+    let specs: ResourceSpec[];
+    before(async () => {
+      // Every sizing key at its allowed extreme, every optional feature on, a JDBC target.
+      const most = (k: keyof typeof LIMITS) => LIMITS[k].max;
+      const run = await runStackOffline(stack, {
+        "glue-etl:sizing": {
+          workerType: LARGEST_WORKER,
+          numberOfWorkers: most("numberOfWorkers"),
+          // Bookmarked jobs may run only one at a time; the others get the maximum below.
+          maxConcurrentRuns: 1,
+          timeoutMinutes: most("timeoutMinutes"),
+          maxRetries: most("maxRetries"),
+          executionClass: "STANDARD",
+        },
+        "glue-etl:tempExpirationDays": most("tempExpirationDays"),
+        "glue-etl:tags": { team: "genomics-platform", "data-owner": "lab@example.com" },
+        "glue-etl:alertEmails": ["a@example.com", "b@example.com", "c@example.com"],
+        "glue-etl:pipelines": Object.fromEntries(
+          PIPELINE_NAMES.map((p) => [
+            p,
+            {
+              enabled: true,
+              typicalRunMinutes: most("typicalRunMinutes"),
+              ...(JOBS[p].bookmarks ? {} : { maxConcurrentRuns: most("maxConcurrentRuns") }),
+              ...(p === "sales" ? { schedule: "cron(0/5 * * * ? *)" } : {}),
+              ...(p === "tagging"
+                ? {
+                    jdbc: {
+                      url: "jdbc:postgresql://db.example.com:5432/analytics",
+                      table: "public.tagged_sales",
+                      username: "etl",
+                    },
+                  }
+                : {}),
+            },
+          ]),
+        ),
+        "glue-etl:jdbcPassword": "correct-horse-battery",
+      });
+      specs = fromOfflineRun(run);
+    });
+
+    it("deploys it at those extremes", () => {
+      const jobs = specs.filter((s) => s.type === T.job);
+      expect(jobs).to.have.length(PIPELINE_NAMES.length);
+      for (const j of jobs) {
+        expect(j.props).to.deep.include({
+          workerType: LARGEST_WORKER,
+          numberOfWorkers: LIMITS.numberOfWorkers.max,
+          timeout: LIMITS.timeoutMinutes.max,
+          maxRetries: LIMITS.maxRetries.max,
+        });
+      }
+      const runs = jobs.map(
+        (j) => (j.props?.executionProperty as { maxConcurrentRuns: number }).maxConcurrentRuns,
+      );
+      expect(runs).to.include(LIMITS.maxConcurrentRuns.max);
+      expect(specs.some((s) => s.type === T.connection)).to.equal(true);
+    });
+
+    it("passes every policy with its default config", async () => {
+      expect(summary(await runPolicies(policies, specs, { stack }))).to.deep.equal([]);
+    });
+  });
+}
+
+describe("policies over a stack with a deploy-time gap reintroduced", () => {
+  let specs: ResourceSpec[];
+  before(async () => {
+    specs = fromOfflineRun(await runStackOffline("prod"));
+  });
+  const policiesOf = async (mutated: ResourceSpec[]) =>
+    (await runPolicies(policies, mutated, { stack: "prod" })).map((v) => v.policy);
+  const withProps = (
+    name: string,
+    change: (p: Record<string, unknown>) => Record<string, unknown>,
+  ) => specs.map((s) => (s.name === name ? { ...s, props: change(s.props ?? {}) } : s));
+
+  it("catches a bookmarked job allowed 30 concurrent runs", async () => {
+    const mutated = withProps("genomics-job", (p) => ({
+      ...p,
+      executionProperty: { maxConcurrentRuns: 30 },
+    }));
+    expect(await policiesOf(mutated)).to.deep.equal(["glue-job-bookmark-concurrency"]);
+  });
+
+  it("catches a data bucket without access logging", async () => {
+    const mutated = specs.filter((s) => s.name !== "sales-raw-access-logging");
+    expect(await policiesOf(mutated)).to.deep.equal(["s3-access-logging"]);
+  });
+
+  it("catches the Lambda's log group without the pipeline's key", async () => {
+    const mutated = withProps("manifest-s3-starter-logs", (p) => ({ ...p, kmsKeyId: undefined }));
+    expect(await policiesOf(mutated)).to.deep.equal(["lambda-log-group-encrypted"]);
+  });
+
+  it("catches a Glue 5.0 job with Glue 4.0 logging arguments", async () => {
+    const mutated = withProps("sales-job", (p) => ({
+      ...p,
+      defaultArguments: {
+        ...(p.defaultArguments as object),
+        "--enable-continuous-cloudwatch-log": "true",
+      },
+    }));
+    expect(await policiesOf(mutated)).to.deep.equal(["glue-job-runtime-arguments"]);
+  });
+
+  it("catches the manifest Lambda without its idempotency table", async () => {
+    const mutated = specs.filter((s) => s.type !== T.table);
+    expect(await policiesOf(mutated)).to.deep.equal(["lambda-glue-start-idempotent"]);
   });
 });

@@ -175,7 +175,7 @@ describe("diff: one stack against another", () => {
     expect(jobChange.op).to.equal("update");
     expect(jobChange.changes.map((c) => [c.path, c.old, c.new])).to.deep.equal([
       ["executionClass", "FLEX", "STANDARD"],
-      ["executionProperty.maxConcurrentRuns", 1, 30],
+      // Bookmarked: one run at a time in every stack.
       ["maxRetries", 0, 2],
       ["numberOfWorkers", 2, 20],
       ["workerType", "G.1X", "G.2X"],

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import re
 from pathlib import Path
 
 import genomics_csv_to_parquet as genomics
 import pytest
 from pyspark.sql import functions as F
 from support import (
+    SCRIPTS,
     common,
     parquet_files,
     read_json_lines,
@@ -219,3 +224,35 @@ def test_runs_as_a_command_line_script(sources: Path, tmp_path: Path):
     )
     assert bad.returncode == 2
     assert "unknown argument --OUTPUT-PATH" in bad.stderr
+
+
+def _deployed_input_glob() -> str:
+    """The glob the Pulumi program gives the deployed job under csv/ (lib/jobs.ts)."""
+    source = (SCRIPTS.parent / "lib" / "jobs.ts").read_text()
+    match = re.search(r'GENOMICS_INPUT_GLOB = "([^"]+)"', source)
+    assert match, "GENOMICS_INPUT_GLOB not found in lib/jobs.ts"
+    return match.group(1)
+
+
+def test_deployed_input_glob_reads_plain_and_gzip_csv_and_nothing_else(spark, tmp_path: Path):
+    src = tmp_path / "csv"
+    plain = "chrom,pos,ref\n1,100,A\nX,200,C\n2,300,G\n"
+    packed = 'chrom,pos,ref\r\n3,400,T\r\nMT,16,"A"\r\n1,101,C\r\n'
+    write_bytes(src / "plain.csv", plain)
+    write_bytes(src / "batch-7.csv.gz", gzip.compress(packed.encode()))
+    # Same shape, but not input: the event filter does not start runs for these either.
+    write_bytes(src / "notes.txt", "chrom,pos,ref\n9,999,N\n")
+    write_bytes(src / "old.csv.bak", "chrom,pos,ref\n8,888,N\n")
+
+    expected = {
+        (row["chrom"], int(row["pos"]), row["ref"])
+        for text in (plain, packed)
+        for row in csv.DictReader(io.StringIO(text, newline=""))
+    }
+    out = tmp_path / "out"
+    counts = genomics.convert(spark, f"{src}/{_deployed_input_glob()}", str(out))
+
+    got = {(r.chromosome, r.position, r.ref) for r in read_partitioned(spark, out).collect()}
+    assert got == expected
+    assert counts["files"] == 2
+    assert counts["written"] == len(expected) and counts["rejected"] == 0
