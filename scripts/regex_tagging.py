@@ -216,18 +216,23 @@ def find_input_files(spark: SparkSession, input_path: str) -> tuple[list[str], s
     return sorted(path for path, _ in files), base
 
 
-def _footer_problem(e: Exception) -> str | None:
-    """What is wrong with a file whose footer Parquet could not read; None if not its format."""
+# Failures reading a footer that are the environment's, not the file's: they stay errors as such.
+_ENVIRONMENT = (
+    "java.io.FileNotFoundException",
+    "java.nio.file.AccessDeniedException",
+    "java.net.",
+    "org.apache.hadoop.fs.s3a.",
+    "com.amazonaws.",
+    "software.amazon.",
+)
+
+
+def _is_format_error(e: Exception) -> bool:
     java = getattr(e, "java_exception", None)
-    kind = java.getClass().getName() if java is not None else type(e).__name__
-    text = str(java.getMessage() if java is not None else e) or ""
-    if "is not a Parquet file" in text or "magic number" in text:
-        return "is not a Parquet file"
-    if kind in ("java.io.EOFException", "org.apache.parquet.io.ParquetDecodingException") or (
-        "footer" in text.lower() or "Required field" in text or "Can not read value" in text
-    ):
-        return "is a damaged Parquet file (truncated or corrupt footer)"
-    return None
+    if java is None:
+        return False
+    kind = str(java.getClass().getName())
+    return not kind.startswith(_ENVIRONMENT) and "Interrupted" not in kind
 
 
 def read_footer(spark: SparkSession, path: str) -> ParquetFile | str:
@@ -246,12 +251,14 @@ def read_footer(spark: SparkSession, path: str) -> ParquetFile | str:
         finally:
             reader.close()
     except Exception as e:  # py4j wraps the Java exception
-        problem = _footer_problem(e)
-        if problem is None:
+        if not _is_format_error(e):
             raise
-        return problem
+        if common.read_head(spark, path, 4) == b"PAR1":
+            return "is a damaged Parquet file (truncated, or its footer is corrupt)"
+        return "is not a Parquet file"
     pkg = jvm.org.apache.spark.sql.execution.datasources.parquet
-    converter = pkg.ParquetToSparkSchemaConverter(spark._jsparkSession.sessionState().conf())  # type: ignore[attr-defined]
+    sql_conf = spark._jsparkSession.sessionState().conf()  # type: ignore[attr-defined]
+    converter = pkg.ParquetToSparkSchemaConverter(sql_conf)
     # Spark's own schema when Spark wrote the file (kept in the footer), else converted.
     schema = pkg.ParquetFileFormat.readSchemaFromFooter(
         parquet.Footer(hpath, footer), converter
@@ -359,8 +366,8 @@ def merge_schemas(files: Sequence[ParquetFile]) -> T.StructType:
         )
         raise common.JobInputError(
             f"column {c.column!r} has types that cannot be merged without loss: "
-            f"{c.first.simpleString()} (in {first.path} and files before {clash.path}) and "
-            f"{c.second.simpleString()} (in {clash.path}); rewrite the files with one type for "
+            f"{c.first.simpleString()} (in {first.path}) and {c.second.simpleString()} "
+            f"(in {clash.path}); rewrite the files with one type for "
             "the column, or tag them in separate runs"
         ) from None
 
