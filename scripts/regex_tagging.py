@@ -6,10 +6,25 @@ Local: python scripts/regex_tagging.py --INPUT_PATH in/ --RULES_PATH rules.csv -
        (or --JDBC_URL jdbc:postgresql://localhost/db?user=…&password=… --JDBC_TABLE tagged)
 
 Rules CSV: a header ``tag,column,pattern`` and one rule per row; a pattern is a Java regular
-expression (``(?i)`` for case-insensitive) searched anywhere in the column's text. Every rule is
-checked before any data is read: an unknown column or a bad pattern is an error naming the rule.
-Output: the input columns plus ``tags`` (array of the matching tags in rule order, empty when
-none). Parquet output and the JDBC table are replaced on each run, so a retry never duplicates.
+expression (``(?i)`` for case-insensitive) searched anywhere in the column's text (for a
+non-string column, its Spark string form: ``12.5``, ``2024-01-31 10:00:00``, ``[a, b]``).
+Every rule is checked before any data is read: an unknown column or a bad pattern is an error
+naming the rule.
+
+Input: every Parquet file below --INPUT_PATH, ``key=value/`` partition folders included; names
+starting with ``_`` or ``.`` are skipped, as Spark does; any other file that is not Parquet is an
+error naming it. Files may differ in columns: the output has every column of every file (null
+where a file lacks it), and a column whose type widened (int → bigint, float → double, a wider
+decimal, a struct with more fields) takes the wider type. Types that cannot be merged without
+loss are an error naming the column and the files.
+
+Output: the input columns plus ``tags`` (``--TAGS_COLUMN`` renames it; an array of the matching
+tags in rule order, without repeats, empty when none). The rows written must equal the rows the
+input files' footers hold, or nothing is published. Parquet output is written to a hidden staging
+folder and swapped in, so readers see the previous output or the new one (docs/outputs.md). A
+JDBC table is loaded into a staging table ``<table>_tagging_staging`` first, then its rows are
+replaced in one transaction (delete + insert), so it holds the old rows or the new ones, and
+keeps its definition, grants and indexes. A retry never duplicates.
 """
 
 from __future__ import annotations
@@ -18,14 +33,15 @@ import csv
 import io
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import glue_etl_common as common
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.utils import AnalysisException
+from pyspark.sql import types as T
 
 JOB = "regex_tagging"
 TAGS = "tags"
@@ -118,20 +134,305 @@ def tag_column(rules: Sequence[Rule]) -> Column:
     to each executor in the task binary it broadcasts, so the rules table reaches every executor
     once per stage with no join or shuffle, and matching runs in the JVM with no Python UDF.
     """
-    hits = [F.when(F.col(r.column).cast("string").rlike(r.pattern), F.lit(r.tag)) for r in rules]
+    hits = [F.when(_col(r.column).cast("string").rlike(r.pattern), F.lit(r.tag)) for r in rules]
     return F.array_distinct(F.filter(F.array(*hits), lambda t: t.isNotNull()))
 
 
-def tag(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    return df.withColumn(TAGS, tag_column(rules))
+def tag(df: DataFrame, rules: Sequence[Rule], tags_column: str = TAGS) -> DataFrame:
+    return df.withColumn(tags_column, tag_column(rules))
 
 
-def tag_metrics(rules: Sequence[Rule]) -> dict[str, Column]:
+def tag_metrics(rules: Sequence[Rule], tags_column: str = TAGS) -> dict[str, Column]:
     """Observed while writing: rows with any tag, and rows per tag."""
-    metrics = {"tagged": F.size(TAGS) > 0}
+    tags = _col(tags_column)
+    metrics = {"tagged": F.size(tags) > 0}
     for i, t in enumerate(dict.fromkeys(r.tag for r in rules)):
-        metrics[f"tag_{i}"] = F.array_contains(TAGS, t)
+        metrics[f"tag_{i}"] = F.array_contains(tags, t)
     return metrics
+
+
+def _col(name: str) -> Column:
+    """A column by its exact name, even with dots, spaces or backticks in it."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+# --------------------------------------------------------------------------------------------
+# Input files and their schemas
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParquetFile:
+    path: str
+    schema: T.StructType  # the file's own columns, as Spark reads them
+    rows: int  # from the footer, independent of what the job later counts
+
+
+def _hidden(name: str) -> bool:
+    """Names Spark's file listing skips (so do we): ``_x`` (unless a partition), ``.x``."""
+    return (name.startswith("_") and "=" not in name) or name.startswith(".")
+
+
+def find_input_files(spark: SparkSession, input_path: str) -> tuple[list[str], str | None]:
+    """The visible files below ``input_path`` and the base path for partition discovery.
+
+    The base path is the input folder when every subfolder is a ``key=value`` partition, None when
+    there are no subfolders with files (or the input is one file or a glob).
+    """
+    fs, hpath = common._jvm_path(spark, input_path)
+    statuses = fs.globStatus(hpath)
+    if not statuses:
+        raise common.JobInputError(f"--INPUT_PATH {input_path!r} does not exist")
+    files: list[tuple[str, list[str]]] = []
+    roots = [st for st in statuses if not _hidden(st.getPath().getName()) or len(statuses) == 1]
+    for st in roots:
+        root = st.getPath().toString().rstrip("/")
+        if not st.isDirectory():
+            files.append((root, []))
+            continue
+        listing = fs.listFiles(st.getPath(), True)
+        while listing.hasNext():
+            child = listing.next()
+            full = child.getPath().toString()
+            rel = full[len(root) + 1 :].split("/")
+            if not any(_hidden(part) for part in rel):
+                files.append((full, rel[:-1]))
+    if not files:
+        raise common.JobInputError(
+            f"--INPUT_PATH {input_path!r} holds no data files (names starting with _ or . are "
+            "skipped); check the path, or that the upstream job wrote its output"
+        )
+    folders = {tuple(dirs) for _, dirs in files}
+    partitioned = [d for d in folders if d and all("=" in part for part in d)]
+    plain = [d for d in folders if d and not all("=" in part for part in d)]
+    if plain and partitioned:
+        bad = "/".join(sorted(plain)[0])
+        raise common.JobInputError(
+            f"--INPUT_PATH {input_path!r} mixes key=value partition folders with the folder "
+            f"{bad!r}; move that folder out of the input"
+        )
+    single_dir = len(statuses) == 1 and statuses[0].isDirectory()
+    base = statuses[0].getPath().toString() if partitioned and single_dir else None
+    return sorted(path for path, _ in files), base
+
+
+# Failures reading a footer that are the environment's, not the file's: they stay errors as such.
+_ENVIRONMENT = (
+    "java.io.FileNotFoundException",
+    "java.nio.file.AccessDeniedException",
+    "java.net.",
+    "org.apache.hadoop.fs.s3a.",
+    "com.amazonaws.",
+    "software.amazon.",
+)
+
+
+def _is_format_error(e: Exception) -> bool:
+    java = getattr(e, "java_exception", None)
+    if java is None:
+        return False
+    kind = str(java.getClass().getName())
+    return not kind.startswith(_ENVIRONMENT) and "Interrupted" not in kind
+
+
+def read_footer(spark: SparkSession, path: str) -> ParquetFile | str:
+    """The file's schema and row count from its footer, read on the driver (no Spark job); a
+    sentence saying why it is not readable Parquet otherwise."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    fs, hpath = common._jvm_path(spark, path)
+    if int(fs.getFileStatus(hpath).getLen()) == 0:
+        return "is empty (0 bytes)"
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    parquet = jvm.org.apache.parquet.hadoop
+    try:
+        reader = parquet.ParquetFileReader.open(parquet.util.HadoopInputFile.fromPath(hpath, conf))
+        try:
+            footer = reader.getFooter()
+        finally:
+            reader.close()
+    except Exception as e:  # py4j wraps the Java exception
+        if not _is_format_error(e):
+            raise
+        if common.read_head(spark, path, 4) == b"PAR1":
+            return "is a damaged Parquet file (truncated, or its footer is corrupt)"
+        return "is not a Parquet file"
+    pkg = jvm.org.apache.spark.sql.execution.datasources.parquet
+    sql_conf = spark._jsparkSession.sessionState().conf()  # type: ignore[attr-defined]
+    converter = pkg.ParquetToSparkSchemaConverter(sql_conf)
+    # Spark's own schema when Spark wrote the file (kept in the footer), else converted.
+    schema = pkg.ParquetFileFormat.readSchemaFromFooter(
+        parquet.Footer(hpath, footer), converter
+    ).json()
+    rows = sum(int(b.getRowCount()) for b in footer.getBlocks())
+    return ParquetFile(path, T.StructType.fromJson(json.loads(schema)), rows)
+
+
+def read_footers(spark: SparkSession, input_path: str, paths: Sequence[str]) -> list[ParquetFile]:
+    results = common.map_in_threads(lambda p: read_footer(spark, p), list(paths))
+    bad = [f"{p} {r}" for p, r in zip(paths, results, strict=True) if isinstance(r, str)]
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise common.JobInputError(
+            f"--INPUT_PATH {input_path!r}: {'; '.join(bad[:5])}{more}. Only Parquet files may "
+            "sit in the input folder: move other files out (names starting with _ or . are "
+            "skipped), or rewrite a damaged file from its source"
+        )
+    return [r for r in results if isinstance(r, ParquetFile)]
+
+
+# Integral types by width, and the decimal each fits in exactly.
+_INTEGRAL = {"byte": (1, 3), "short": (2, 5), "integer": (3, 10), "long": (4, 20)}
+
+
+def widen(a: T.DataType, b: T.DataType) -> T.DataType | None:
+    """The narrowest type holding every value of both without loss, or None if there is none."""
+    if a == b:
+        return a
+    na, nb = a.typeName(), b.typeName()
+    if na in _INTEGRAL and nb in _INTEGRAL:
+        return a if _INTEGRAL[na][0] >= _INTEGRAL[nb][0] else b
+    floats = {"float", "double"}
+    if {na, nb} <= floats:
+        return T.DoubleType()
+    # A double holds every int exactly and a float every byte/short; long → double would round.
+    for x, y in ((na, nb), (nb, na)):
+        if x == "double" and y in ("byte", "short", "integer"):
+            return T.DoubleType()
+        if x == "float" and y in ("byte", "short"):
+            return T.FloatType()
+    if isinstance(a, T.DecimalType) or isinstance(b, T.DecimalType):
+        da, db = _as_decimal(a), _as_decimal(b)
+        if da is None or db is None:
+            return None
+        scale = max(da.scale, db.scale)
+        digits = max(da.precision - da.scale, db.precision - db.scale)
+        return T.DecimalType(digits + scale, scale) if digits + scale <= 38 else None
+    if isinstance(a, T.ArrayType) and isinstance(b, T.ArrayType):
+        element = widen(a.elementType, b.elementType)
+        return T.ArrayType(element, True) if element is not None else None
+    if isinstance(a, T.MapType) and isinstance(b, T.MapType):
+        value = widen(a.valueType, b.valueType)
+        if a.keyType != b.keyType or value is None:
+            return None
+        return T.MapType(a.keyType, value, True)
+    if isinstance(a, T.StructType) and isinstance(b, T.StructType):
+        try:
+            return merge_fields([a, b])
+        except _Conflict:
+            return None
+    return None
+
+
+def _as_decimal(t: T.DataType) -> T.DecimalType | None:
+    if isinstance(t, T.DecimalType):
+        return t
+    if t.typeName() in _INTEGRAL:
+        return T.DecimalType(_INTEGRAL[t.typeName()][1], 0)
+    return None
+
+
+class _Conflict(Exception):
+    def __init__(self, column: str, first: T.DataType, second: T.DataType, index: int):
+        super().__init__(column)
+        self.column, self.first, self.second, self.index = column, first, second, index
+
+
+def merge_fields(schemas: Sequence[T.StructType]) -> T.StructType:
+    """Every field of every schema, in order of first appearance, matched by name ignoring case
+    (as Spark resolves columns) and widened; raises _Conflict naming the schema that clashed."""
+    merged: dict[str, T.StructField] = {}
+    for i, schema in enumerate(schemas):
+        for field in schema.fields:
+            key = field.name.lower()
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = T.StructField(field.name, field.dataType, True)
+                continue
+            wider = widen(seen.dataType, field.dataType)
+            if wider is None:
+                raise _Conflict(seen.name, seen.dataType, field.dataType, i)
+            merged[key] = T.StructField(seen.name, wider, True)
+    return T.StructType(list(merged.values()))
+
+
+def merge_schemas(files: Sequence[ParquetFile]) -> T.StructType:
+    try:
+        return merge_fields([f.schema for f in files])
+    except _Conflict as c:
+        clash = files[c.index]
+        key = c.column.lower()
+        first = next(
+            f for f in files[: c.index] if any(x.name.lower() == key for x in f.schema.fields)
+        )
+        raise common.JobInputError(
+            f"column {c.column!r} has types that cannot be merged without loss: "
+            f"{c.first.simpleString()} (in {first.path}) and {c.second.simpleString()} "
+            f"(in {clash.path}); rewrite the files with one type for "
+            "the column, or tag them in separate runs"
+        ) from None
+
+
+def conform(col: Column, source: T.DataType, target: T.DataType) -> Column:
+    """``col`` of type ``source`` as ``target`` (a widening of it), null where it was null."""
+    if source == target:
+        return col
+    if isinstance(source, T.StructType) and isinstance(target, T.StructType):
+        have = {f.name.lower(): f for f in source.fields}
+        parts = []
+        for f in target.fields:
+            src = have.get(f.name.lower())
+            value = (
+                conform(col.getField(src.name), src.dataType, f.dataType)
+                if src is not None
+                else F.lit(None).cast(f.dataType)
+            )
+            parts.append(value.alias(f.name))
+        # Building a struct from the fields of a null struct would invent a non-null one.
+        return F.when(col.isNull(), F.lit(None).cast(target)).otherwise(F.struct(*parts))
+    if isinstance(source, T.ArrayType) and isinstance(target, T.ArrayType):
+        return F.transform(col, lambda x: conform(x, source.elementType, target.elementType))
+    if isinstance(source, T.MapType) and isinstance(target, T.MapType):
+        return F.transform_values(col, lambda _, v: conform(v, source.valueType, target.valueType))
+    return col.cast(target)
+
+
+def read_input(spark: SparkSession, input_path: str) -> tuple[DataFrame, int, list[str]]:
+    """All rows of all Parquet files below ``input_path`` with the merged schema; their true row
+    count (from the footers); the columns that come from partition folders."""
+    paths, base = find_input_files(spark, input_path)
+    files = read_footers(spark, input_path, paths)
+    merged = merge_schemas(files)
+    reader = spark.read.option("basePath", base) if base else spark.read
+    # Partition columns and their types, inferred over all files at once (no footer is read).
+    probe = reader.schema(files[0].schema).parquet(*paths).schema
+    own = {f.name.lower() for f in files[0].schema.fields}
+    partitions = [f for f in probe.fields if f.name.lower() not in own]
+    clash = [f.name for f in partitions if f.name.lower() in {m.name.lower() for m in merged}]
+    if clash:
+        raise common.JobInputError(
+            f"--INPUT_PATH {input_path!r}: column {clash[0]!r} is both a partition folder name "
+            "and a column inside the files; rename one of them"
+        )
+    groups: dict[str, list[ParquetFile]] = {}
+    for f in files:
+        groups.setdefault(f.schema.json(), []).append(f)
+    frames = []
+    for group in groups.values():
+        schema = group[0].schema
+        df = reader.schema(T.StructType(schema.fields + partitions)).parquet(
+            *[f.path for f in group]
+        )
+        have = {f.name.lower(): f for f in schema.fields}
+        cols = []
+        for field in merged.fields:
+            src = have.get(field.name.lower())
+            if src is None:
+                cols.append(F.lit(None).cast(field.dataType).alias(field.name))
+            else:
+                cols.append(conform(_col(src.name), src.dataType, field.dataType).alias(field.name))
+        frames.append(df.select(*cols, *[_col(p.name) for p in partitions]))
+    rows = sum(f.rows for f in files)
+    return reduce(DataFrame.union, frames), rows, [p.name for p in partitions]
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,6 +464,9 @@ class JdbcTarget:
             opts["password"] = self.password
         return opts
 
+    def describe(self, table: str) -> str:
+        return f"{self.url.split('?')[0]} table {table}"
+
 
 def jdbc_target_from_glue(name: str, glue: Any, secrets: Any) -> JdbcTarget:
     """URL and credentials of a Glue JDBC connection; the password comes from Secrets Manager
@@ -186,20 +490,99 @@ def jdbc_target_from_glue(name: str, glue: Any, secrets: Any) -> JdbcTarget:
     return JdbcTarget(url, user, password)
 
 
-def write_jdbc(df: DataFrame, target: JdbcTarget, table: str) -> None:
-    """Replaces the table's rows (truncate keeps its definition, grants and indexes)."""
-    if not target.url.startswith("jdbc:postgresql:"):
-        # Only PostgreSQL takes arrays over JDBC; elsewhere the tags are a JSON array as text.
-        df = df.withColumn(TAGS, F.to_json(F.col(TAGS)))
-    (
-        df.write.format("jdbc")
-        .options(**target.options())
-        .option("dbtable", table)
-        .option("truncate", "true")
-        .option("batchsize", "5000")
-        .mode("overwrite")
-        .save()
+def jdbc_connect(spark: SparkSession, target: JdbcTarget) -> Any:
+    """A JDBC connection on the driver, through the driver Spark itself loads for the URL."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    opts = target.options()
+    if "driver" in opts:
+        jvm.org.apache.spark.sql.execution.datasources.jdbc.DriverRegistry.register(opts["driver"])
+    props = jvm.java.util.Properties()
+    for key in ("user", "password"):
+        if key in opts:
+            props.setProperty(key, opts[key])
+    drivers = jvm.java.sql.DriverManager.getDrivers()
+    while drivers.hasMoreElements():
+        driver = drivers.nextElement()
+        if driver.acceptsURL(target.url):
+            return driver.connect(target.url, props)
+    raise common.JobInputError(
+        f"no JDBC driver on the classpath accepts {target.url.split('?')[0]}"
     )
+
+
+def _sql_error(e: Exception) -> str:
+    java = getattr(e, "java_exception", None)
+    text = str(java.getMessage() if java is not None else e) or type(e).__name__
+    return text.strip().splitlines()[0]
+
+
+def _jdbc_value(field: T.StructField, url: str) -> Column:
+    """JDBC takes no structs or maps, and arrays only on PostgreSQL: those become JSON text."""
+    t = field.dataType
+    nested = isinstance(t, (T.StructType, T.MapType)) or (
+        isinstance(t, T.ArrayType)
+        and (not url.startswith("jdbc:postgresql:") or not isinstance(t.elementType, T.AtomicType))
+    )
+    col = _col(field.name)
+    return F.to_json(col).alias(field.name) if nested else col
+
+
+def jdbc_staging_table(table: str) -> str:
+    return f"{table}_tagging_staging"
+
+
+def write_jdbc(
+    spark: SparkSession,
+    df: DataFrame,
+    target: JdbcTarget,
+    table: str,
+    check: Callable[[], None],
+) -> None:
+    """Replace the table's rows, all or nothing, keeping its definition, grants and indexes.
+
+    Spark loads the rows into a staging table (recreated each run, so a killed run's leftover is
+    replaced); ``check`` then vets the load (row counts); and one transaction deletes the old rows
+    and copies the new ones in. A failure at any point leaves the table's old rows.
+    """
+    df = df.select(*[_jdbc_value(f, target.url) for f in df.schema.fields])
+    staging = jdbc_staging_table(table)
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    dialect = jvm.org.apache.spark.sql.jdbc.JdbcDialects.get(target.url)
+    writer = df.write.format("jdbc").options(**target.options()).option("batchsize", "5000")
+    conn = jdbc_connect(spark, target)
+    try:
+        exists = True
+        try:
+            conn.createStatement().executeQuery(dialect.getTableExistsQuery(table)).close()
+        except Exception:
+            exists = False
+        if not exists:  # first run: an empty table with Spark's column types
+            # From the schema alone: an action on ``df`` would end its row count observation.
+            spark.createDataFrame([], df.schema).write.format("jdbc").options(
+                **target.options()
+            ).option("dbtable", table).mode("errorifexists").save()
+        writer.option("dbtable", staging).mode("overwrite").save()
+        check()
+        cols = ", ".join(dialect.quoteIdentifier(c) for c in df.columns)
+        conn.setAutoCommit(False)
+        try:
+            st = conn.createStatement()
+            st.executeUpdate(f"DELETE FROM {table}")
+            st.executeUpdate(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging}")
+            conn.commit()
+        except Exception as e:
+            conn.rollback()
+            raise common.JobInputError(
+                f"{target.describe(table)} keeps its previous rows: copying the new rows in "
+                f"from {staging} failed: {_sql_error(e)}"
+            ) from e
+        conn.setAutoCommit(True)
+        try:
+            conn.createStatement().executeUpdate(f"DROP TABLE {staging}")
+        except Exception:  # a leftover staging table is replaced by the next run
+            common.debug_log.warning("could not drop %s", staging, exc_info=True)
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,6 +597,7 @@ def run(
     output_path: str | None = None,
     jdbc: JdbcTarget | None = None,
     jdbc_table: str | None = None,
+    tags_column: str = TAGS,
 ) -> dict[str, object]:
     started = time.monotonic()
     if (output_path is None) == (jdbc is None):
@@ -223,33 +607,65 @@ def run(
         )
     if jdbc is not None and not jdbc_table:
         raise common.JobInputError("--JDBC_TABLE is required for JDBC output")
+    if not tags_column:
+        raise common.JobInputError("--TAGS_COLUMN must not be empty")
+    recovered: dict[str, list[str]] = {"restored": [], "removed": []}
+    if output_path is not None:
+        # What a killed run left first: it may hold the only complete copy of the output.
+        recovered = common.recover(spark, output_path)
     rules = parse_rules(common.read_text(spark, rules_path), rules_path)
-    try:
-        df = spark.read.parquet(input_path)
-    except AnalysisException as e:
-        raise common.JobInputError(f"--INPUT_PATH {input_path!r}: no Parquet data ({e})") from e
-    if TAGS in df.columns:
-        raise common.JobInputError(f"the input already has a {TAGS!r} column")
+    df, true_rows, partitions = read_input(spark, input_path)
+    if tags_column.lower() in (c.lower() for c in df.columns):
+        raise common.JobInputError(
+            f"the input already has a column named {tags_column!r}; name the tags column "
+            "differently with --TAGS_COLUMN (e.g. --TAGS_COLUMN rule_tags)"
+        )
     rules = validate_rules(spark, rules, df.columns)
-    tagged, obs = common.observe_counts(tag(df, rules), "tagging", **tag_metrics(rules))
+    tagged, obs = common.observe_counts(
+        tag(df, rules, tags_column), "tagging", **tag_metrics(rules, tags_column)
+    )
+
+    def reconcile() -> None:
+        # The footers' counts against the rows actually written: a difference publishes nothing.
+        written = int(obs.get["rows"])
+        if written != true_rows:
+            raise RuntimeError(
+                f"wrote {written} rows but the input files hold {true_rows}; nothing was "
+                "published, the previous output is unchanged"
+            )
+
     if jdbc is not None and jdbc_table:
-        write_jdbc(tagged, jdbc, jdbc_table)
-        destination = f"{jdbc.url.split('?')[0]} table {jdbc_table}"
+        write_jdbc(spark, tagged, jdbc, jdbc_table, reconcile)
+        destination = jdbc.describe(jdbc_table)
     else:
-        tagged.write.mode("overwrite").option("compression", "snappy").parquet(str(output_path))
-        destination = str(output_path)
+        dest = str(output_path)
+        staging = common.staging_path(dest, common.new_run_id())
+        try:
+            tagged.write.option("compression", "snappy").parquet(staging)
+            reconcile()
+        except BaseException:
+            common.delete_path(spark, staging)
+            raise
+        common.publish(spark, staging, dest)
+        destination = dest
     metrics = obs.get
     tags = list(dict.fromkeys(r.tag for r in rules))
-    return {
-        "read": int(metrics["rows"]),
+    counts: dict[str, object] = {
+        "read": true_rows,
         "written": int(metrics["rows"]),
         "rejected": 0,
         "tagged": int(metrics["tagged"]),
         "per_tag": {t: int(metrics[f"tag_{i}"]) for i, t in enumerate(tags)},
         "rules": len(rules),
+        "columns": len(df.columns),
         "output": destination,
         "seconds": round(time.monotonic() - started, 1),
     }
+    if partitions:
+        counts["partition_columns"] = partitions
+    if recovered["restored"] or recovered["removed"]:
+        counts["recovered"] = recovered
+    return counts
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,6 +682,7 @@ def main(argv: Sequence[str]) -> None:
             "JDBC_CONNECTION_NAME": None,
             "JDBC_URL": None,
             "JDBC_TABLE": None,
+            "TAGS_COLUMN": TAGS,
             # Every job takes it; typed Parquet input has no unparseable rows, so it stays unused.
             "REJECTED_PATH": None,
         },
@@ -287,6 +704,7 @@ def main(argv: Sequence[str]) -> None:
         output_path=args.get("OUTPUT_PATH"),
         jdbc=jdbc,
         jdbc_table=args.get("JDBC_TABLE"),
+        tags_column=str(args.get("TAGS_COLUMN") or TAGS),
     )
     common.emit_summary(JOB, counts)
     job.commit()
