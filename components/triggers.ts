@@ -348,7 +348,7 @@ export function glueTriggerArgs(
 /**
  * The triggers of a straight chain: `start` starts the first step, and each further step starts
  * when the one before it SUCCEEDED. Keys: `start`, `then-1`, `then-2`, …
- * (DESIGN.md 4.4: schedule → job → conditional job → crawler.)
+ * (The nightly sales chain: schedule → job → conditional job → crawler.)
  */
 export function chain(
   start: ChainStart,

@@ -482,6 +482,32 @@ function bookmarkConcurrency(
   );
 }
 
+/** Environments whose jobs must retry a failed run: the policy pack's glue-prod-job-retries. */
+export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod", "production"];
+
+/**
+ * A production job retries at least once, as the policy pack requires; refused here so that a
+ * valid stack file never fails a mandatory policy. Names the key that set the value.
+ */
+function productionRetries(
+  c: Collector,
+  environment: unknown,
+  pipeline: PipelineName,
+  s: JobSizing,
+  ownValue: boolean,
+): void {
+  if (typeof environment !== "string" || s.maxRetries >= 1) return;
+  if (!PRODUCTION_ENVIRONMENTS.includes(environment.toLowerCase())) return;
+  const key = ownValue
+    ? `${NS}:pipelines.${pipeline}.maxRetries`
+    : `${NS}:sizing.maxRetries (inherited by pipelines.${pipeline})`;
+  c.add(
+    key,
+    s.maxRetries,
+    `at least 1 in environment "${environment}": a production job retries a failed run (policy glue-prod-job-retries)`,
+  );
+}
+
 /**
  * Turns the stack's configuration into settings, or throws one ConfigValidationError naming every
  * bad key of `file`, the value given (`[secret]` for the `secretKeys`) and what is allowed. Keys
@@ -582,6 +608,7 @@ export function validateStackConfig(
     if (flexProblem(c, prefix, overrides, sizing)) continue;
     if (p.enabled !== false) {
       bookmarkConcurrency(c, name, sizing, p.maxConcurrentRuns !== undefined);
+      productionRetries(c, v.environment, name, sizing, p.maxRetries !== undefined);
     }
     const typicalRunMinutes = p.typicalRunMinutes ?? DEFAULT_TYPICAL_RUN_MINUTES;
     if (sizing.timeoutMinutes < typicalRunMinutes) {

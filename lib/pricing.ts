@@ -1,4 +1,4 @@
-/** Glue prices used for every estimate in this project (DESIGN.md section 2). One place only. */
+/** Glue prices used for every estimate in this project (Glue's published list prices). One place only. */
 import { ExecutionClass, JobSizing, jobDpus } from "./config";
 
 export const PRICE_PER_DPU_HOUR = { STANDARD: 0.44, FLEX: 0.29 } as const;

@@ -76,7 +76,7 @@ export const USER_INFO_COLUMNS: readonly string[] = [
   "updated_at",
 ];
 
-/** DESIGN.md 4.2: 1M rows, 50 string columns, about 2 GB of quoted CSV with a header row. */
+/** The splitter's source: 1M rows, 50 string columns, about 2 GB of quoted CSV with a header row. */
 export const USER_INFO_LARGE: TableDeclaration = {
   name: "user_info_large",
   description:
@@ -87,7 +87,7 @@ export const USER_INFO_LARGE: TableDeclaration = {
   prefix: "user_info_large/",
 };
 
-/** DESIGN.md 4.1: Parquet under `--OUTPUT_PATH`, partitioned as `chromosome=<name>/`. */
+/** The genomics output: Parquet under `--OUTPUT_PATH`, partitioned as `chromosome=<name>/`. */
 export const GENOMIC_VARIANTS: TableDeclaration = {
   name: "genomic_variants",
   description:
@@ -131,7 +131,7 @@ export const NDJSON_BATCHES: TableDeclaration = {
   },
 };
 
-/** DESIGN.md 4.4: cleaned sales / clickstream events, Parquet partitioned as `date=YYYY-MM-DD/`. */
+/** The sales output: cleaned sales / clickstream events, Parquet partitioned as `date=YYYY-MM-DD/`. */
 export const SALES_PROCESSED: TableDeclaration = {
   name: "sales_processed",
   description:

@@ -10,6 +10,7 @@ import {
   StackSettings,
   validateStackConfig,
 } from "../lib/config";
+import { PIPELINE_NAMES } from "../lib/jobs";
 import { JobArgumentsError, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { REPO_ROOT, loadStackConfig, projectConfigDefaults } from "../tools/offline";
 
@@ -269,6 +270,29 @@ describe("stack config validation", () => {
       "glue-etl:sizing.timeoutMinutes",
     ]);
     expect(() => validate({})).to.throw(ConfigValidationError, /^Pulumi\.test\.yaml: .*problems/);
+  });
+
+  it("refuses a production job that never retries, naming the key that set it", () => {
+    const why = (env: string) =>
+      `at least 1 in environment "${env}": a production job retries a failed run (policy glue-prod-job-retries)`;
+    expect(problemsOf({ ...good, environment: "prod" })).to.deep.equal(
+      PIPELINE_NAMES.map(
+        (p) =>
+          `glue-etl:sizing.maxRetries (inherited by pipelines.${p}): got 0; allowed: ${why("prod")}`,
+      ),
+    );
+    expect(
+      problemsOf({
+        ...withSizing({ maxRetries: 2 }),
+        environment: "production",
+        pipelines: { splitter: { maxRetries: 0 } },
+      }),
+    ).to.deep.equal([
+      `glue-etl:pipelines.splitter.maxRetries: got 0; allowed: ${why("production")}`,
+    ]);
+    expect(
+      validate({ ...withSizing({ maxRetries: 1 }), environment: "prod" }).environment,
+    ).to.equal("prod");
   });
 
   it("refuses overlapping runs of a bookmarked job, naming the key that set them", () => {

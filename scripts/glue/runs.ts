@@ -1,4 +1,4 @@
-/** What a job run costs and how long it took, from GetJobRun(s) fields and DESIGN.md prices. */
+/** What a job run costs and how long it took, from GetJobRun(s) fields and Glue's list prices. */
 import type { Job, JobRun } from "@aws-sdk/client-glue";
 import { ExecutionClass, WORKER_DPUS } from "../../lib/config";
 import { runCost } from "../../lib/pricing";

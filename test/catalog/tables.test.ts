@@ -28,7 +28,7 @@ describe("shipped catalog tables", () => {
     }
   });
 
-  it("declare user_info_large as the 50 string columns of DESIGN.md 4.2, keyed by its first", () => {
+  it("declare user_info_large as the 50 string columns the splitter reads, keyed by its first", () => {
     expect(USER_INFO_LARGE.columns).to.have.length(50);
     expect(USER_INFO_LARGE.columns.every((c) => c.type === "string")).to.equal(true);
     expect(USER_INFO_LARGE.format).to.deep.include({

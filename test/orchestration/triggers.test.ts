@@ -26,7 +26,7 @@ function validationError(make: () => void): TriggerValidationError {
   throw new Error("no error");
 }
 
-describe("Workflow: schedule → job → conditional job → crawler (DESIGN.md 4.4)", () => {
+describe("Workflow: schedule → job → conditional job → crawler (the nightly sales chain)", () => {
   let run: OfflineRun;
   before(async () => {
     run = await offline(() => {

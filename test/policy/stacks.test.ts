@@ -61,10 +61,12 @@ for (const stack of ["dev", "prod"]) {
 
 describe("policies over a broken stack config", () => {
   it("catches prod jobs that never retry", async () => {
-    const run = await runStackOffline("prod", {
-      "glue-etl:sizing": { ...sizingOf("prod"), maxRetries: 0 },
-    });
-    const violations = await runPolicies(policies, fromOfflineRun(run), { stack: "prod" });
+    // Config refuses this (see the config tests), so the plan itself is mutated.
+    const run = await runStackOffline("prod");
+    const specs = fromOfflineRun(run).map((s) =>
+      s.type === T.job ? { ...s, props: { ...s.props, maxRetries: 0 } } : s,
+    );
+    const violations = await runPolicies(policies, specs, { stack: "prod" });
     const jobs = run.resources.filter((r) => r.type === T.job);
     expect(jobs).to.not.have.length(0);
     expect(violations.map((v) => v.policy)).to.deep.equal(jobs.map(() => "glue-prod-job-retries"));

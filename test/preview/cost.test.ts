@@ -3,8 +3,8 @@ import { stackCost, runMinutesFrom } from "../../tools/cost";
 import { stackRun } from "../support/program";
 import {
   DAYS_PER_MONTH,
-  DESIGN_DPU,
-  DESIGN_PRICE,
+  LIST_DPU,
+  LIST_PRICE,
   after,
   handRun,
   job,
@@ -15,15 +15,15 @@ import {
 const close = (actual: number | undefined, expected: number) =>
   expect(actual, `expected ${expected}`).to.be.closeTo(expected, 0.0001);
 
-describe("cost: real stacks, recomputed from DESIGN.md section 2", () => {
+describe("cost: real stacks, recomputed from Glue's list prices", () => {
   it("dev genomics: G.1X x2 FLEX = 2 DPU x $0.29 = $0.58 per run-hour", async () => {
     const run = await stackRun("dev");
     const cost = stackCost(run, runMinutesFrom(run.settings));
     const g = cost.jobs.find((j) => j.resourceName === "genomics-job")!;
-    const dpus = DESIGN_DPU["G.1X"]! * 2;
+    const dpus = LIST_DPU["G.1X"]! * 2;
     expect(g).to.include({ workerType: "G.1X", numberOfWorkers: 2, executionClass: "FLEX", dpus });
     close(g.pricePerRunHour, 0.58);
-    close(g.pricePerRunHour, dpus * DESIGN_PRICE.FLEX);
+    close(g.pricePerRunHour, dpus * LIST_PRICE.FLEX);
     // Pulumi.dev.yaml: genomics typicalRunMinutes 5.
     expect(g.typicalRunMinutes).to.equal(5);
     close(g.costPerRun, (0.58 * 5) / 60);
@@ -33,7 +33,7 @@ describe("cost: real stacks, recomputed from DESIGN.md section 2", () => {
     const run = await stackRun("prod");
     const cost = stackCost(run, runMinutesFrom(run.settings));
     const g = cost.jobs.find((j) => j.resourceName === "genomics-job")!;
-    expect(g.dpus).to.equal(DESIGN_DPU["G.2X"]! * 20);
+    expect(g.dpus).to.equal(LIST_DPU["G.2X"]! * 20);
     close(g.pricePerRunHour, 17.6);
     close(g.costPerRun, (17.6 * 5) / 60);
   });

@@ -164,7 +164,7 @@ describe("diff: working tree against a snapshot", () => {
 });
 
 describe("diff: one stack against another", () => {
-  it("dev → prod shows the sizing of DESIGN.md section 2 and the cost change", async () => {
+  it("dev → prod shows the stack files' sizing and the cost change", async () => {
     const dev = await devNow();
     const prod = await snapshotOf(
       await stackRun("prod"),

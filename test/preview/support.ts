@@ -79,8 +79,8 @@ export function handRun(resources: RecordedResource[], stack = "hand"): OfflineR
   };
 }
 
-/** DESIGN.md section 2, written out again so the tests do not trust the code under test. */
-export const DESIGN_DPU: Record<string, number> = { "G.1X": 1, "G.2X": 2 };
-export const DESIGN_PRICE = { STANDARD: 0.44, FLEX: 0.29 };
+/** Glue's DPUs per worker and list prices, written out again so the tests do not trust the code under test. */
+export const LIST_DPU: Record<string, number> = { "G.1X": 1, "G.2X": 2 };
+export const LIST_PRICE = { STANDARD: 0.44, FLEX: 0.29 };
 /** Four-year average (one leap year): 365.25 days / 12 months. */
 export const DAYS_PER_MONTH = 365.25 / 12;
