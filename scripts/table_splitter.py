@@ -28,7 +28,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -204,8 +204,11 @@ def check_destinations(settings: UploadSettings) -> None:
             # A "/" after the prefix: no row's key (its id is encoded) can be this one.
             key = f"{prefix}_write_check/{uuid.uuid4().hex}"
             try:
-                client.put_object(Bucket=bucket, Key=key, Body=b"")
-                client.delete_object(Bucket=bucket, Key=key)
+                # Throttling on the check is no reason to stop: it is retried like the rows.
+                retrying(
+                    settings, lambda b=bucket, k=key: client.put_object(Bucket=b, Key=k, Body=b"")
+                )
+                retrying(settings, lambda b=bucket, k=key: client.delete_object(Bucket=b, Key=k))
             except Exception as e:
                 raise DestinationError(
                     describe_s3_error(e, bucket, what, settings.endpoint_url)
@@ -305,6 +308,19 @@ def retryable(error: Exception) -> bool:
         status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
         return err.get("Code") in RETRYABLE_CODES or status in RETRYABLE_CODES
     return isinstance(error, ConnectionError | HTTPClientError | urllib3.exceptions.HTTPError)
+
+
+def retrying(settings: UploadSettings, call: Callable[[], object]) -> object:
+    """``call()``, retried on throttling and transient errors with capped, jittered backoff."""
+    for attempt in range(settings.max_attempts):
+        try:
+            return call()
+        except Exception as e:
+            if not retryable(e) or attempt + 1 == settings.max_attempts:
+                raise
+            cap = min(RETRY_CAP_SECONDS, settings.retry_base_seconds * 2**attempt)
+            time.sleep(random.uniform(0, cap))
+    raise AssertionError("unreachable")
 
 
 def put_with_retries(

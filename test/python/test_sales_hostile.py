@@ -17,7 +17,6 @@ from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 import sales_raw_to_processed as sales
 from support import read_json_lines, write_bytes
 
@@ -284,10 +283,6 @@ def test_json_layout_and_records():
     ]
 
 
-@pytest.mark.xfail(
-    reason="quoted CSV fields with line breaks are read by the shared CSV reader (being fixed)",
-    strict=False,
-)
 def test_csv_quoted_line_breaks_stay_in_their_row(spark, tmp_path: Path):
     body = csv_text(
         ["order_id", "event_time", "amount", "note"],
