@@ -190,7 +190,7 @@ def describe_s3_error(error: Exception, bucket: str, what: str, endpoint: str | 
     return f"cannot write to {what} s3://{bucket}/: {type(error).__name__}: {error}"
 
 
-def check_destinations(settings: UploadSettings) -> None:
+def check_destinations(settings: UploadSettings) -> int:
     """Writes and deletes one small object in the output and the rejected location, so a missing
     bucket, a denied write or an unreachable endpoint stops the run before Spark reads a row.
     (A write is the only proof of write access; HeadBucket would need s3:ListBucket.)"""
@@ -198,17 +198,30 @@ def check_destinations(settings: UploadSettings) -> None:
         (settings.bucket, settings.prefix, "output"),
         (settings.rejected_bucket, settings.rejected_prefix, "rejected"),
     ]
+    from botocore.exceptions import ClientError
+
+    def throttled(e: Exception) -> bool:
+        # Only S3's own throttling and 5xx answers: an unreachable endpoint is reported at once.
+        return isinstance(e, ClientError) and retryable(e)
+
+    retries = 0
     try:
-        client = s3_client(settings, attempts=2)
+        client = s3_client(settings)
         for bucket, prefix, what in places:
             # A "/" after the prefix: no row's key (its id is encoded) can be this one.
             key = f"{prefix}_write_check/{uuid.uuid4().hex}"
             try:
                 # Throttling on the check is no reason to stop: it is retried like the rows.
-                retrying(
-                    settings, lambda b=bucket, k=key: client.put_object(Bucket=b, Key=k, Body=b"")
+                retries += retrying(
+                    settings,
+                    lambda b=bucket, k=key: client.put_object(Bucket=b, Key=k, Body=b""),
+                    throttled,
                 )
-                retrying(settings, lambda b=bucket, k=key: client.delete_object(Bucket=b, Key=k))
+                retries += retrying(
+                    settings,
+                    lambda b=bucket, k=key: client.delete_object(Bucket=b, Key=k),
+                    throttled,
+                )
             except Exception as e:
                 raise DestinationError(
                     describe_s3_error(e, bucket, what, settings.endpoint_url)
@@ -219,6 +232,7 @@ def check_destinations(settings: UploadSettings) -> None:
         raise DestinationError(
             describe_s3_error(e, settings.bucket, "output", settings.endpoint_url)
         ) from e
+    return retries
 
 
 def s3_client(settings: UploadSettings, attempts: int = 1) -> Any:
@@ -310,13 +324,19 @@ def retryable(error: Exception) -> bool:
     return isinstance(error, ConnectionError | HTTPClientError | urllib3.exceptions.HTTPError)
 
 
-def retrying(settings: UploadSettings, call: Callable[[], object]) -> object:
-    """``call()``, retried on throttling and transient errors with capped, jittered backoff."""
+def retrying(
+    settings: UploadSettings,
+    call: Callable[[], object],
+    should_retry: Callable[[Exception], bool] = lambda e: retryable(e),
+) -> int:
+    """``call()``, retried with capped, jittered backoff while ``should_retry`` says so; returns
+    the retries it took."""
     for attempt in range(settings.max_attempts):
         try:
-            return call()
+            call()
+            return attempt
         except Exception as e:
-            if not retryable(e) or attempt + 1 == settings.max_attempts:
+            if not should_retry(e) or attempt + 1 == settings.max_attempts:
                 raise
             cap = min(RETRY_CAP_SECONDS, settings.retry_base_seconds * 2**attempt)
             time.sleep(random.uniform(0, cap))
@@ -469,7 +489,7 @@ def split(
         max_attempts,
         retry_base_seconds,
     )
-    check_destinations(settings)
+    check_retries = check_destinations(settings)
     clear_prefix(settings)
     if __name__ != "__main__":
         # Imported (a test, a notebook, a benchmark): the workers unpickle the upload function
@@ -488,7 +508,7 @@ def split(
         "written": written,
         "rejected": sum(s.rejected for s in stats),
         "failed": sum(s.failed for s in stats),
-        "retries": sum(s.retries for s in stats),
+        "retries": check_retries + sum(s.retries for s in stats),
         "max_in_flight": max_in_flight,
         "partitions": len(stats),
         "files_per_minute": round(written / seconds * 60) if seconds else 0,
