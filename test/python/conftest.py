@@ -36,7 +36,9 @@ def spark() -> Iterator[object]:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
+        # Hostile inputs hold 20M-character values: with a 1 GB heap the JVM (driver and executor
+        # in one process) can run out of memory, and then every later test loses its session.
+        .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
