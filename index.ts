@@ -2,6 +2,8 @@
  * The glue-etl program: reads the stack's config (the only place that does), validates all of it
  * before registering anything, then declares one EtlPipeline per pipeline.
  */
+import { useCheapBookkeepingTraces } from "./lib/stack-traces";
+useCheapBookkeepingTraces();
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket } from "./components/logging";
