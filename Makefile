@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GOFAKES3 := bench/out/bin/gofakes3
 
-.PHONY: install preview diff snapshot test test-ts test-py typecheck lint format bench clean
+.PHONY: install preview diff snapshot test test-all test-ts test-py test-py-slow typecheck lint format bench clean
 
 install: node_modules/.installed $(VENV)/.installed .java-ok
 
@@ -38,8 +38,14 @@ snapshot: node_modules/.installed
 diff: node_modules/.installed
 	npx ts-node --transpile-only tools/preview.ts $(if $(STACKS),--diff-stacks $(STACKS),--diff $(if $(filter command line,$(origin STACK)),--stack $(STACK)))
 
-## All tests: type check, lint, mocha (program, components, policies, CLI) and pytest (job scripts)
-test: install typecheck lint test-ts test-py
+## The development loop: type check, lint, mocha (program, components, policies, CLI) and the
+## in-process pytest suite (job scripts), run side by side; output is shown per target as it ends.
+test: install
+	@$(MAKE) --no-print-directory -j4 --output-sync=target typecheck lint test-ts test-py
+
+## Every test (CI): the above, then the pytest tests that start jobs as their own processes
+## (command-line runs, SIGKILLed runs, the Glue bootstrap).
+test-all: test test-py-slow
 
 typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
@@ -55,7 +61,10 @@ test-ts: node_modules/.installed $(VENV)/.installed
 	npx mocha
 
 test-py: $(VENV)/.installed .java-ok
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -m "not slow"
+
+test-py-slow: $(VENV)/.installed .java-ok
+	$(VENV)/bin/pytest -q -m slow
 
 ## Benchmarks (figures, not tests): every bench/*.py, then one table of all harness results.
 ## Benches built on bench/harness.py append their rows to BENCH_RESULTS; BENCH_ARGS=--quick

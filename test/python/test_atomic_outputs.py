@@ -281,6 +281,7 @@ def tags(folder: Path) -> list[tuple[int, str]]:
     return sorted((r["id"], r["tag"]) for r in read_json_lines(folder))
 
 
+@pytest.mark.slow
 def test_sigkilled_runs_leave_the_previous_output_and_the_next_run_cleans_up(
     spark, tmp_path
 ) -> None:

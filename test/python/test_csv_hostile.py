@@ -408,6 +408,7 @@ def test_genomics_every_row_in_output_or_rejected(spark, tmp_path: Path, seed: i
     assert len(rejected) == counts["rejected"]
 
 
+@pytest.mark.slow
 def test_genomics_cli_on_split_file_with_quoted_line_breaks(tmp_path: Path, monkeypatch):
     """The job's entry point, one input file over many splits, line breaks inside quotes."""
     rng = random.Random(11)

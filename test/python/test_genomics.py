@@ -201,6 +201,7 @@ def test_only_empty_files_is_an_empty_run(spark, tmp_path: Path):
     assert (counts["read"], counts["written"], counts["rejected"]) == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_runs_as_a_command_line_script(sources: Path, tmp_path: Path):
     out = tmp_path / "cli-out"
     rejected = tmp_path / "cli-rejected"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import REPO, SCRIPTS, common, write_bytes
 
 FAKE_AWSGLUE = {
@@ -55,6 +56,7 @@ class Job:
 }
 
 
+@pytest.mark.slow
 def test_main_uses_glue_when_it_is_there(tmp_path: Path):
     fake = tmp_path / "glue-lib"
     for name, body in FAKE_AWSGLUE.items():

@@ -68,6 +68,7 @@ def read_back(cw: Any, namespace: str) -> dict[str, tuple[float, str, dict[str, 
     return out
 
 
+@pytest.mark.slow
 def test_a_run_publishes_its_metrics_to_cloudwatch(moto_endpoint: str, tmp_path: Path):
     src = write_bytes(tmp_path / "csv" / "variants.csv", CSV_TEXT)
     out, rejected = tmp_path / "out", tmp_path / "rejected"

@@ -271,6 +271,7 @@ def test_file_size_target_splits_output(spark, tmp_path: Path):
     assert all(f.stat().st_size < 3 * 1024 * 1024 for f in files)
 
 
+@pytest.mark.slow
 def test_runs_as_a_command_line_script(tmp_path: Path):
     manifest = make_batch(tmp_path, ALL)
     proc = run_script(
@@ -320,6 +321,7 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
     """SIGKILL a real run while it writes, after its write, and before it ends: a reader sees
     the previous complete batch or the new one, and the next run repairs what was left."""
@@ -378,6 +380,7 @@ def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
         (None, '{"a": 1}'.encode("utf-16-le"), "is not NDJSON text"),
     ],
 )
+@pytest.mark.slow
 def test_command_line_errors_are_one_line_without_a_trace(tmp_path: Path, manifest, body, message):
     source = write_bytes(tmp_path / "landing" / "2026-11-20-a.ndjson", body or FILE_1)
     text = manifest or json.dumps({"fileLocations": [{"URIs": [str(source)]}]})

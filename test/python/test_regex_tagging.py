@@ -123,6 +123,7 @@ def test_jdbc_credentials_come_from_secrets_manager(moto_endpoint: str):
         tagging.jdbc_target_from_glue("missing", glue, secrets)
 
 
+@pytest.mark.slow
 def test_runs_as_a_command_line_script(inputs, tmp_path: Path):
     data, rules = inputs
     proc = run_script(

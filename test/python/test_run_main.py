@@ -112,6 +112,7 @@ def test_missing_bucket_names_the_bucket(tmp_path: Path, moto_endpoint: str) -> 
         ),
     ],
 )
+@pytest.mark.slow
 def test_spark_and_java_failures(tmp_path: Path, case: str, code: int, expected: str) -> None:
     arg = {"unknown-host": "no-such-host.invalid"}.get(case, str(tmp_path / "nowhere" / "x.json"))
     rc, line, log = run_case(tmp_path, case, arg)

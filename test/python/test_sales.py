@@ -162,6 +162,7 @@ def test_clear_errors(spark, tmp_path: Path):
         )
 
 
+@pytest.mark.slow
 def test_runs_as_a_command_line_script(tmp_path: Path):
     write_bytes(tmp_path / "raw" / "export.txt", SALES_CSV)
     proc = run_script(

@@ -132,6 +132,7 @@ def test_uploads_that_keep_failing_are_reported(spark, moto_endpoint, bucket, tm
     assert "SlowDown" in row["_reject_reason"]
 
 
+@pytest.mark.slow
 def test_runs_as_a_command_line_script(moto_endpoint, bucket, tmp_path: Path):
     src = write_bytes(tmp_path / "in" / "users.csv", users_csv())
     proc = run_script(
@@ -278,6 +279,7 @@ def test_missing_bucket_and_unreachable_endpoint_are_one_clear_error(spark, moto
     assert objects(moto_endpoint, bucket, "rows/") == {}  # nothing written, no probe left
 
 
+@pytest.mark.slow
 def test_cli_missing_bucket_exits_non_zero_without_a_traceback(moto_endpoint, tmp_path: Path):
     src = write_bytes(tmp_path / "users.csv", "id,v\nu1,a\n")
     proc = run_script(

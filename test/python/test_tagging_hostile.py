@@ -282,6 +282,7 @@ def test_a_stray_or_damaged_file_is_named(spark, tmp_path: Path, name, content, 
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_cli_names_every_bad_file_on_one_line(tmp_path: Path):
     data = tmp_path / "in"
     data.mkdir()
@@ -419,6 +420,7 @@ def run_child(script: Path, args: list[str], pause: str, out: Path) -> None:
         assert proc.returncode == 0 and "DONE" in "".join(lines), "".join(lines)
 
 
+@pytest.mark.slow
 def test_a_run_killed_at_any_point_leaves_the_old_or_the_new_output(spark, tmp_path: Path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
