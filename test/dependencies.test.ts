@@ -45,7 +45,7 @@ describe("dependencies", () => {
       ...packagesImportedBy("lambda/start-job-run.ts"),
     ]),
   ];
-  const cli = packagesImportedBy("scripts/glue.ts");
+  const cli = packagesImportedBy("cli/glue.ts");
 
   it("the program and the Lambda it deploys import only runtime dependencies", () => {
     expect(program).to.include("@pulumi/pulumi");
