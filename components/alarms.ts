@@ -13,8 +13,7 @@ import {
   RUN_METRICS,
   lateDataWindow,
 } from "../lib/observability";
-
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
+import { Tags } from "../lib/tags";
 
 /** Each alarm of a pipeline, by key. */
 export type AlarmKey = "rejected-share" | "run-time" | "late-data";

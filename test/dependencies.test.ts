@@ -41,7 +41,7 @@ describe("dependencies", () => {
   const program = [
     ...new Set([
       ...packagesImportedBy("index.ts"),
-      // Bundled by esbuild during `pulumi up` (components/events.ts), so needed then too.
+      // Bundled by esbuild during `pulumi up` (components/events/s3-event-job-starter.ts), so needed then too.
       ...packagesImportedBy("lambda/start-job-run.ts"),
     ]),
   ];

@@ -378,7 +378,7 @@ for (const stack of ["dev", "prod"] as const) {
       expect(top.sort()).to.deep.equal(
         [
           ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
-          "glue-etl:workflow:Workflow::sales-daily",
+          "glue-etl:triggers/workflow:Workflow::sales-daily",
           "glue-etl:dashboard:StackDashboard::dashboard",
           "glue-etl:logging:AccessLogBucket::access-logs",
         ].sort(),

@@ -29,6 +29,7 @@ export function job(j: HandJob): RecordedResource {
       tags: j.tags ?? {},
     },
     secretInputs: [],
+    aliases: [],
     outputs: {},
   };
 }
@@ -41,6 +42,7 @@ export function trigger(name: string, inputs: Record<string, unknown>): Recorded
     custom: true,
     inputs: { enabled: true, ...inputs },
     secretInputs: [],
+    aliases: [],
     outputs: {},
   };
 }
