@@ -8,6 +8,7 @@ import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
 import { JOBS, PIPELINE_NAMES, PipelineName } from "./jobs";
+import { PROJECT } from "./names";
 
 /** DPUs per worker (R types count memory-optimised M-DPUs). */
 export const WORKER_DPUS = {
@@ -144,7 +145,7 @@ export function show(value: unknown): string {
 }
 
 /** The program's config namespace: the project name. */
-export const NS = "glue-etl";
+export const NS = PROJECT;
 const ENV_RE = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -9,8 +9,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { StackSettings, validateStackConfig } from "../lib/config";
+import { PROJECT } from "../lib/names";
 
-export const PROJECT = "glue-etl";
+export { PROJECT };
 export const MOCK_ACCOUNT_ID = "123456789012";
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
