@@ -39,4 +39,23 @@ describe("layout", () => {
     );
     expect([...kinds].sort()).to.deep.equal([".csv", ".py"]);
   });
+
+  it("Glue's own terms are written once, in lib/glue.ts (prices in lib/pricing.ts)", () => {
+    const root = path.join(__dirname, "..");
+    const sources = [
+      ...["components", "lib", "tools", "cli"].flatMap((d) => tsFiles(path.join(root, d))),
+      path.join(root, "index.ts"),
+      // Prices have their own module, which the CLI and the cost estimate read.
+    ].filter((f) => !["glue.ts", "pricing.ts"].includes(path.relative(path.join(root, "lib"), f)));
+    // Worker types, the Glue version, the 7-day timeout limit, the Spark command, DPU prices.
+    const literal = /"[GR]\.\d+X"|"5\.0"|\b10080\b|"glueetl"|\b0\.(44|29)\b/;
+    const found = sources.flatMap((f) =>
+      fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .map((line, i) => ({ at: `${path.relative(root, f)}:${i + 1}`, line }))
+        .filter(({ line }) => literal.test(line) && !/^\s*(\*|\/\/)/.test(line)),
+    );
+    expect(found.map((x) => `${x.at}: ${x.line.trim()}`)).to.deep.equal([]);
+  });
 });

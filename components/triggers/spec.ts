@@ -6,21 +6,22 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { validateGlueCron } from "../../lib/cron";
-import { LIMITS } from "../../lib/config";
+import {
+  EVENT_BATCH_LIMITS,
+  JOB_LIMITS,
+  TRIGGER_CRAWL_STATES,
+  TRIGGER_JOB_STATES,
+} from "../../lib/glue";
 import { Tags } from "../../lib/tags";
 
 /** Job states a conditional trigger can wait for. */
-export const JOB_STATES = ["SUCCEEDED", "STOPPED", "TIMEOUT", "FAILED"] as const;
+export const JOB_STATES = TRIGGER_JOB_STATES;
 export type JobState = (typeof JOB_STATES)[number];
 /** Crawl states a conditional trigger can wait for. */
-export const CRAWL_STATES = ["SUCCEEDED", "FAILED", "CANCELLED"] as const;
+export const CRAWL_STATES = TRIGGER_CRAWL_STATES;
 export type CrawlState = (typeof CRAWL_STATES)[number];
 
-/** Glue's limits for the event batching of an EVENT trigger. */
-export const EVENT_BATCH_LIMITS = {
-  batchSize: { min: 1, max: 100 },
-  batchWindowSeconds: { min: 1, max: 900 },
-} as const;
+export { EVENT_BATCH_LIMITS };
 
 /** Starts a job, optionally with run arguments and a run timeout. */
 export interface JobAction {
@@ -163,11 +164,11 @@ function checkTrigger(where: string, spec: TriggerSpec, problems: TriggerProblem
           `got the name ${JSON.stringify(k)}; argument names start with "--", e.g. --INPUT_PATH`,
         );
     }
-    const t = intProblem(a.timeoutMinutes, LIMITS.timeoutMinutes, "minutes");
+    const t = intProblem(a.timeoutMinutes, JOB_LIMITS.timeoutMinutes, "minutes");
     if (t) add(`${at}.timeoutMinutes`, t);
     const n = intProblem(
       a.notifyDelayAfterMinutes,
-      { min: 1, max: LIMITS.timeoutMinutes.max },
+      { min: 1, max: JOB_LIMITS.timeoutMinutes.max },
       "minutes",
     );
     if (n) add(`${at}.notifyDelayAfterMinutes`, n);

@@ -1,5 +1,5 @@
 /** Hand-built offline runs for cost and diff tests: a Glue job plus the triggers that start it. */
-import { WorkerType } from "../../lib/config";
+import { WorkerType } from "../../lib/glue";
 import { OfflineRun, RecordedResource } from "../../tools/offline";
 
 const PARENT = "glue-etl:job:GlueJob";
