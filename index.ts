@@ -20,6 +20,7 @@ import { PIPELINE_TABLES } from "./lib/tables";
 import { TriggerAction, Workflow, chain } from "./components/triggers";
 import { StackDashboard } from "./components/dashboard";
 import { AlarmSettings, validateAlarmConfig } from "./lib/observability";
+import { PROJECT, environmentName, environmentPrefix, pipelineName } from "./lib/names";
 
 const config = new pulumi.Config();
 // The whole stack config, not key by key, so that a key the program does not know (a typo) fails
@@ -36,7 +37,7 @@ const settings: StackSettings = validateStackConfig(
 );
 
 // Alarm thresholds and the metrics namespace: one key of their own, `glue-etl:alarms`.
-const rawAlarms = new pulumi.Config("glue-etl").getObject<unknown>("alarms");
+const rawAlarms = new pulumi.Config(PROJECT).getObject<unknown>("alarms");
 const alarmSettings: AlarmSettings = validateAlarmConfig(
   rawAlarms,
   `Pulumi.${pulumi.getStack()}.yaml`,
@@ -70,8 +71,8 @@ const salesSchedule = settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDUL
 
 // One bucket per stack receives the S3 server access logs of every pipeline bucket.
 const accessLogs = new AccessLogBucket("access-logs", {
-  namePrefix: `glue-etl-${settings.environment}-logs-`,
-  sourceBucketPrefix: `glue-etl-${settings.environment}-`,
+  namePrefix: `${environmentPrefix(settings.environment)}logs-`,
+  sourceBucketPrefix: environmentPrefix(settings.environment),
   tags: { ...settings.tags, pipeline: "shared" },
 });
 
@@ -209,7 +210,7 @@ if (deployed.sales) {
     );
   }
   workflows.salesDaily = new Workflow("sales-daily", {
-    workflowName: `glue-etl-${settings.environment}-sales-daily`,
+    workflowName: pipelineName(settings.environment, "sales-daily"),
     description: "Nightly: clean sales and clickstream events, tag them, catalog the tagged output",
     triggers: chain({ kind: "scheduled", schedule: salesSchedule }, steps),
     tags: { ...settings.tags, pipeline: "sales" },
@@ -219,7 +220,7 @@ if (deployed.sales) {
 // One dashboard for the stack, a row per deployed pipeline.
 const dashboard = Object.keys(deployed).length
   ? new StackDashboard("dashboard", {
-      dashboardName: `glue-etl-${settings.environment}`,
+      dashboardName: environmentName(settings.environment),
       environment: settings.environment,
       region: settings.region,
       namespace: alarmSettings.namespace,

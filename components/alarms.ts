@@ -13,8 +13,8 @@ import {
   RUN_METRICS,
   lateDataWindow,
 } from "../lib/observability";
-
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
+import { Tags } from "../lib/tags";
+import { pipelineName } from "../lib/names";
 
 /** Each alarm of a pipeline, by key. */
 export type AlarmKey = "rejected-share" | "run-time" | "late-data";
@@ -74,7 +74,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
       environment: args.environment,
       job: args.jobName,
     };
-    const physical = `glue-etl-${args.environment}-${args.pipeline}`;
+    const physical = pipelineName(args.environment, args.pipeline);
     const child = { parent: this };
     const common = {
       alarmActions: [args.topicArn],

@@ -6,8 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement, awsContext, policyDocument } from "../lib/aws";
 import { DeadLetterQueue } from "./events";
-
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
+import { Tags } from "../lib/tags";
 
 /** Job run states that alert by default. */
 export const ALERT_JOB_STATES = ["FAILED", "TIMEOUT", "ERROR"] as const;

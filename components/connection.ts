@@ -14,8 +14,6 @@ export interface JdbcConnectionArgs {
   readonly password: pulumi.Input<string>;
   /** Key that encrypts the secret (the pipeline's key). */
   readonly kmsKeyArn: pulumi.Input<string>;
-  /** CIDR block of the VPC the job's ENIs live in. Default `10.42.0.0/16`. */
-  readonly cidrBlock?: string;
   readonly tags: Record<string, string>;
 }
 
@@ -61,7 +59,8 @@ export class JdbcConnection extends pulumi.ComponentResource {
     this.vpc = new awsx.ec2.Vpc(
       `${name}-vpc`,
       {
-        cidrBlock: args.cidrBlock ?? "10.42.0.0/16",
+        // The VPC the job's ENIs live in; private, so any range not peered elsewhere will do.
+        cidrBlock: "10.42.0.0/16",
         numberOfAvailabilityZones: 2,
         subnetStrategy: "Auto",
         subnetSpecs: [

@@ -4,6 +4,7 @@ import { PolicyStatement, awsContext } from "../lib/aws";
 import { validateGlueCron } from "../lib/cron";
 import { catalogNameProblem } from "../lib/schema";
 import { glueServiceRole } from "./role";
+import { formerType } from "../lib/aliases";
 
 export interface CrawlerTarget {
   /** Name of the bucket to crawl. */
@@ -65,7 +66,7 @@ export class Crawler extends pulumi.ComponentResource {
   public readonly crawlerName: pulumi.Output<string>;
 
   constructor(name: string, args: CrawlerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:catalog:Crawler", name, {}, opts);
+    super("glue-etl:crawler:Crawler", name, {}, formerType("glue-etl:catalog:Crawler", opts));
     const recrawl = args.recrawlBehavior ?? "CRAWL_NEW_FOLDERS_ONLY";
     const policy = args.schemaChangePolicy ?? { update: "LOG", delete: "LOG" };
     validateCrawlerArgs(args, recrawl, policy);

@@ -5,9 +5,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { validateJobArguments } from "../lib/arguments";
 import { JobSizing } from "../lib/config";
+import { GLUE_VERSION, SPARK_COMMAND } from "../lib/glue";
 
-/** Glue 5.0: Spark 3.5.4, Python 3.11, Java 17, the runtime the scripts are tested against. */
-export const GLUE_VERSION = "5.0";
+export { GLUE_VERSION };
 
 export interface GlueJobArgs {
   /** Physical Glue job name, as users pass it to start-job-run. */
@@ -121,7 +121,7 @@ export class GlueJob extends pulumi.ComponentResource {
         description: args.description,
         roleArn: args.roleArn,
         glueVersion: GLUE_VERSION,
-        command: { name: "glueetl", pythonVersion: "3", scriptLocation: this.scriptLocation },
+        command: { ...SPARK_COMMAND, scriptLocation: this.scriptLocation },
         workerType: s.workerType,
         numberOfWorkers: s.numberOfWorkers,
         executionClass: s.executionClass,

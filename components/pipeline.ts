@@ -17,6 +17,9 @@ import { GlueJobRole, S3Location } from "./role";
 import { PipelineSecurity } from "./security";
 import { BUCKET_PURPOSES, BucketPurpose, PipelineStorage } from "./storage";
 import { TriggerAction, Triggers, Workflow, chain } from "./triggers";
+import { pipelineDatabaseName, pipelineName } from "../lib/names";
+
+export { pipelineDatabaseName };
 
 /** How the pipeline's job is started. */
 export type PipelineStart =
@@ -27,7 +30,7 @@ export type PipelineStart =
   /**
    * Objects landing in the raw bucket under prefix…suffix go through EventBridge to a Glue
    * workflow whose EVENT trigger starts the job once `batchSize` objects arrived or
-   * `batchWindowSeconds` passed; crawlers marked `afterJob` run when the job SUCCEEDED.
+   * `batchWindowSeconds` passed.
    */
   | {
       readonly kind: "s3Workflow";
@@ -61,8 +64,6 @@ export interface PipelineCrawler {
   readonly schedule?: string;
   /** Prefix of the table names it creates. Default none. */
   readonly tablePrefix?: string;
-  /** Run after each successful job run (in the pipeline's workflow or a conditional trigger). Default false. */
-  readonly afterJob?: boolean;
 }
 
 /** A file the job reads besides its input, uploaded to the scripts bucket under `config/`. */
@@ -136,11 +137,6 @@ export interface EtlPipelineArgs {
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,19}$/;
 
-/** The Glue database of a pipeline: `glue_etl_<environment>_<pipeline>`. */
-export function pipelineDatabaseName(environment: string, pipeline: string): string {
-  return `glue_etl_${environment}_${pipeline}`.replace(/-/g, "_");
-}
-
 /**
  * One ETL pipeline: its buckets, KMS key and Glue security configuration, the job's IAM role,
  * the Glue job, its catalog tables and crawlers, what starts it, and failure alerts, each with
@@ -178,7 +174,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
     );
     validateJobArguments(name, literalArgs);
     const child = { parent: this };
-    const physical = `glue-etl-${args.environment}-${name}`;
+    const physical = pipelineName(args.environment, name);
     this.databaseName = pipelineDatabaseName(args.environment, name);
     this.context = awsContext(this);
     const start = args.start ?? { kind: "onDemand" };
@@ -354,10 +350,6 @@ export class EtlPipeline extends pulumi.ComponentResource {
       );
     }
     this.crawlers = crawlers;
-    const afterJob: TriggerAction[] = (args.crawlers ?? [])
-      .filter((c) => c.afterJob)
-      .map((c) => ({ crawler: crawlers[c.name]!.crawlerName }));
-
     const jobAction: TriggerAction = { job: this.job.name };
     const tagsOf = args.tags;
     if (start.kind === "s3Workflow") {
@@ -372,7 +364,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
               batchSize: start.batchSize,
               batchWindowSeconds: start.batchWindowSeconds,
             },
-            [jobAction, ...afterJob],
+            [jobAction],
           ),
           tags: tagsOf,
         },
@@ -413,15 +405,6 @@ export class EtlPipeline extends pulumi.ComponentResource {
           : {}),
         ...(start.kind === "schedule"
           ? { schedule: { kind: "scheduled", schedule: start.schedule, actions: [jobAction] } }
-          : {}),
-        ...(afterJob.length
-          ? {
-              "after-job": {
-                kind: "conditional",
-                when: [{ job: this.job.name }],
-                actions: afterJob,
-              },
-            }
           : {}),
       };
       this.triggerNames =

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, PolicyStatement, policyDocument, serviceTrustPolicy } from "../lib/aws";
+import { formerType } from "../lib/aliases";
 
 /** A bucket, or a prefix of it ("" for the whole bucket). */
 export interface S3Location {
@@ -102,7 +103,7 @@ export class GlueJobRole extends pulumi.ComponentResource {
   public readonly arn: pulumi.Output<string>;
 
   constructor(name: string, args: GlueJobRoleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:iam:GlueJobRole", name, {}, opts);
+    super("glue-etl:role:GlueJobRole", name, {}, formerType("glue-etl:iam:GlueJobRole", opts));
     const { accountId, region, partition } = args.context;
     const statements: PolicyStatement[] = [
       {

@@ -18,10 +18,11 @@ export interface PipelineStorageArgs {
    * `<namePrefix>/<purpose>/` (see AccessLogBucket). Default none: no access logging.
    */
   readonly accessLogBucket?: pulumi.Input<string>;
-  /** Days a replaced or deleted version of raw/processed data is kept. Default 30. */
-  readonly noncurrentVersionDays?: number;
   readonly tags: Record<string, string>;
 }
+
+/** Days a replaced or deleted version of raw/processed data is kept. */
+const NONCURRENT_VERSION_DAYS = 30;
 
 /** Versioned buckets keep data that must survive a bad run or a mistaken delete. */
 const VERSIONED: Record<BucketPurpose, boolean> = {
@@ -51,10 +52,9 @@ export class PipelineStorage extends pulumi.ComponentResource {
   constructor(name: string, args: PipelineStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("glue-etl:storage:PipelineStorage", name, {}, opts);
     const tempDays = args.tempExpirationDays ?? 7;
-    const noncurrentDays = args.noncurrentVersionDays ?? 30;
     const buckets = {} as Record<BucketPurpose, aws.s3.Bucket>;
     for (const purpose of BUCKET_PURPOSES) {
-      buckets[purpose] = this.secureBucket(name, purpose, args, tempDays, noncurrentDays);
+      buckets[purpose] = this.secureBucket(name, purpose, args, tempDays);
     }
     this.buckets = buckets;
     this.registerOutputs({
@@ -67,7 +67,6 @@ export class PipelineStorage extends pulumi.ComponentResource {
     purpose: BucketPurpose,
     args: PipelineStorageArgs,
     tempDays: number,
-    noncurrentDays: number,
   ): aws.s3.Bucket {
     const prefix = `${args.namePrefix}-${purpose}-`;
     if (prefix.length > MAX_BUCKET_PREFIX) {
@@ -190,7 +189,7 @@ export class PipelineStorage extends pulumi.ComponentResource {
         status: "Enabled",
         filter: {},
         noncurrentVersionExpiration: {
-          noncurrentDays: purpose === "scripts" ? 90 : noncurrentDays,
+          noncurrentDays: purpose === "scripts" ? 90 : NONCURRENT_VERSION_DAYS,
         },
       });
     }

@@ -3,8 +3,8 @@
  * object's `s3://` path as a job argument (e.g. `--MANIFEST_PATH`).
  *
  * Accepts S3 event notifications and EventBridge "Object Created" events. Bundled by
- * components/events.ts; the pure functions below are separate from the AWS calls so that both
- * are tested.
+ * components/events/s3-event-job-starter.ts; the pure functions below are separate from the AWS
+ * calls so that both are tested.
  *
  * Idempotency: S3 and EventBridge deliver at least once, Lambda retries failed async invocations,
  * and two copies of one event may be handled at the same instant. Before starting a run the

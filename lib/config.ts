@@ -8,36 +8,26 @@ import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
 import { JOBS, PIPELINE_NAMES, PipelineName } from "./jobs";
+import {
+  EXECUTION_CLASSES,
+  ExecutionClass,
+  FLEX_WORKER_TYPES,
+  JOB_LIMITS,
+  WORKER_DPUS,
+  WORKER_TYPES,
+  WorkerType,
+} from "./glue";
+import { PROJECT } from "./names";
 
-/** DPUs per worker (R types count memory-optimised M-DPUs). */
-export const WORKER_DPUS = {
-  "G.1X": 1,
-  "G.2X": 2,
-  "G.4X": 4,
-  "G.8X": 8,
-  "G.12X": 12,
-  "G.16X": 16,
-  "R.1X": 1,
-  "R.2X": 2,
-  "R.4X": 4,
-  "R.8X": 8,
-} as const;
-export type WorkerType = keyof typeof WORKER_DPUS;
-export const WORKER_TYPES = Object.keys(WORKER_DPUS) as WorkerType[];
+export { WORKER_DPUS, WORKER_TYPES, EXECUTION_CLASSES, FLEX_WORKER_TYPES };
+export type { WorkerType, ExecutionClass };
 
-export const EXECUTION_CLASSES = ["STANDARD", "FLEX"] as const;
-export type ExecutionClass = (typeof EXECUTION_CLASSES)[number];
-/** Glue runs FLEX only on these worker types. */
-export const FLEX_WORKER_TYPES: readonly WorkerType[] = ["G.1X", "G.2X"];
-
+/** What the stack config accepts: Glue's job limits, and this program's own. */
 export const LIMITS = {
-  numberOfWorkers: { min: 2, max: 1000 },
-  maxConcurrentRuns: { min: 1, max: 1000 },
-  // Glue rejects batch job timeouts above 7 days.
-  timeoutMinutes: { min: 1, max: 10080 },
-  maxRetries: { min: 0, max: 10 },
+  ...JOB_LIMITS,
   tempExpirationDays: { min: 1, max: 365 },
-  typicalRunMinutes: { min: 1, max: 10080 },
+  // A typical run fits in the longest run Glue allows.
+  typicalRunMinutes: JOB_LIMITS.timeoutMinutes,
 } as const;
 
 export interface JobSizing {
@@ -144,7 +134,7 @@ export function show(value: unknown): string {
 }
 
 /** The program's config namespace: the project name. */
-export const NS = "glue-etl";
+export const NS = PROJECT;
 const ENV_RE = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

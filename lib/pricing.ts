@@ -1,5 +1,6 @@
 /** Glue prices used for every estimate in this project (Glue's published list prices). One place only. */
-import { ExecutionClass, JobSizing, jobDpus } from "./config";
+import { JobSizing, jobDpus } from "./config";
+import { ExecutionClass } from "./glue";
 
 export const PRICE_PER_DPU_HOUR = { STANDARD: 0.44, FLEX: 0.29 } as const;
 /** Glue bills per second with a 1-minute minimum per run. */

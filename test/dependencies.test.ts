@@ -41,11 +41,11 @@ describe("dependencies", () => {
   const program = [
     ...new Set([
       ...packagesImportedBy("index.ts"),
-      // Bundled by esbuild during `pulumi up` (components/events.ts), so needed then too.
+      // Bundled by esbuild during `pulumi up` (components/events/s3-event-job-starter.ts), so needed then too.
       ...packagesImportedBy("lambda/start-job-run.ts"),
     ]),
   ];
-  const cli = packagesImportedBy("scripts/glue.ts");
+  const cli = packagesImportedBy("cli/glue.ts");
 
   it("the program and the Lambda it deploys import only runtime dependencies", () => {
     expect(program).to.include("@pulumi/pulumi");

@@ -373,12 +373,13 @@ for (const stack of ["dev", "prod"] as const) {
 
     it("nests every AWS resource under a glue-etl component named after it", () => {
       const comps = run.resources.filter((r) => !r.custom);
-      for (const c of comps) expect(c.type).to.match(/^glue-etl:[a-z]+:[A-Z]\w+$/);
+      for (const c of comps)
+        expect(c.type).to.match(/^glue-etl:[a-z0-9-]+(\/[a-z0-9-]+)?:[A-Z]\w+$/);
       const top = comps.filter((c) => c.parent === undefined).map((c) => `${c.type}::${c.name}`);
       expect(top.sort()).to.deep.equal(
         [
           ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
-          "glue-etl:workflow:Workflow::sales-daily",
+          "glue-etl:triggers/workflow:Workflow::sales-daily",
           "glue-etl:dashboard:StackDashboard::dashboard",
           "glue-etl:logging:AccessLogBucket::access-logs",
         ].sort(),
@@ -387,7 +388,7 @@ for (const stack of ["dev", "prod"] as const) {
         expect(r.parent, r.name).not.to.equal(undefined);
         const root = r.urn.split("::")[2]!.split("$")[0];
         expect(root, r.name).to.match(
-          /^glue-etl:(pipeline:EtlPipeline|workflow:Workflow|dashboard:StackDashboard|logging:AccessLogBucket)$/,
+          /^glue-etl:(pipeline:EtlPipeline|triggers\/workflow:Workflow|dashboard:StackDashboard|logging:AccessLogBucket)$/,
         );
         const topName = [...PIPELINES, "sales-daily", "dashboard", "access-logs"].find((p) =>
           r.name.startsWith(`${p}-`),

@@ -1,4 +1,4 @@
-// Bundles the job-run CLI (scripts/glue.ts and what it imports, AWS SDK included) into one
+// Bundles the job-run CLI (cli/glue.ts and what it imports, AWS SDK included) into one
 // JavaScript file, so that `npm run glue` starts without compiling TypeScript first.
 //
 //   node tools/build-cli.mjs             build dist/glue.js (npm runs this on install: "prepare")
@@ -28,7 +28,7 @@ export async function build() {
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ["scripts/glue.ts"],
+    entryPoints: ["cli/glue.ts"],
     outfile: BUNDLE,
     bundle: true,
     platform: "node",

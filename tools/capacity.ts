@@ -1,5 +1,6 @@
 /** Glue capacity and price of every job a run registered, read from the job's own inputs. */
-import { ExecutionClass, JobSizing, WORKER_DPUS, WorkerType, jobDpus } from "../lib/config";
+import { JobSizing, jobDpus } from "../lib/config";
+import { DEFAULT_EXECUTION_CLASS, ExecutionClass, WORKER_DPUS, WorkerType } from "../lib/glue";
 import { pricePerRunHour } from "../lib/pricing";
 import { OfflineRun } from "./offline";
 
@@ -26,7 +27,7 @@ export function jobCapacity(run: OfflineRun): JobCapacity[] {
       const sizing: JobSizing = {
         workerType: i.workerType,
         numberOfWorkers: i.numberOfWorkers,
-        executionClass: i.executionClass ?? "STANDARD",
+        executionClass: i.executionClass ?? DEFAULT_EXECUTION_CLASS,
         timeoutMinutes: i.timeout,
         maxRetries: i.maxRetries,
         maxConcurrentRuns: i.executionProperty?.maxConcurrentRuns ?? 1,

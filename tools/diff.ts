@@ -2,6 +2,8 @@
  * Property-level diff of two snapshots, printed like `pulumi preview --diff`: `+` create,
  * `-` delete, `~` update, `+-` replace. Resources are matched by URN with the stack part ignored,
  * so the same code compares the working tree with a committed snapshot or one stack with another.
+ * A resource whose URN changed is matched through its aliases, as the engine does: it is listed
+ * as moved (`=`), with any input change shown too, never as a delete and a create.
  * JSON documents held in strings (IAM and bucket policies) are compared as parsed JSON, so a
  * changed statement shows as a path, not as two long strings.
  */
@@ -26,7 +28,19 @@ export interface ResourceChange {
   readonly name: string;
   /** URN without its stack part. */
   readonly key: string;
+  /** The old URN (without its stack part) when the resource was matched through an alias. */
+  readonly movedFrom?: string;
   readonly changes: readonly PropertyChange[];
+}
+
+/** A resource matched through an alias: same resource, new URN. */
+export interface Move {
+  readonly type: string;
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  /** The resource's own type changed (a renamed component), not only a parent's. */
+  readonly ownType: boolean;
 }
 
 export interface CostChange {
@@ -37,6 +51,8 @@ export interface CostChange {
 
 export interface SnapshotDiff {
   readonly resources: readonly ResourceChange[];
+  /** Resources whose URN changed through an alias (updated in place, never replaced). */
+  readonly moves: readonly Move[];
   readonly unchanged: number;
   readonly outputs: readonly PropertyChange[];
   readonly cost: { readonly old: StackCost; readonly new: StackCost; readonly jobs: CostChange[] };
@@ -208,11 +224,33 @@ export function diffSnapshots(from: Snapshot, to: Snapshot, opts: DiffOptions = 
     new Map<string, SnapshotResource>(s.resources.map((r) => [stacklessUrn(r.urn), r]));
   const a = index(from);
   const b = index(to);
+  // A new URN that one of its aliases ties to an old resource no current resource claims is that
+  // resource, moved: pair the two under the new key.
+  const movedFrom = new Map<string, string>();
+  for (const [key, r] of b) {
+    if (a.has(key)) continue;
+    const old = (r.aliases ?? []).map(stacklessUrn).find((k) => a.has(k) && !b.has(k));
+    if (old !== undefined && ![...movedFrom.values()].includes(old)) movedFrom.set(key, old);
+  }
+  const moved = new Set(movedFrom.values());
+  const moves: Move[] = [];
   const resources: ResourceChange[] = [];
   let unchanged = 0;
   for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const ra = a.get(key);
+    if (moved.has(key)) continue;
+    const oldKey = movedFrom.get(key);
+    const ra = a.get(oldKey ?? key);
     const rb = b.get(key);
+    if (oldKey !== undefined) {
+      const ownType = (k: string) => k.split("::")[1]!.split("$").pop();
+      moves.push({
+        type: rb!.type,
+        name: rb!.name,
+        from: oldKey,
+        to: key,
+        ownType: ownType(oldKey) !== ownType(key),
+      });
+    }
     const r = (rb ?? ra)!;
     if (!ra || !rb) {
       const inputs = (ra ?? rb)!.inputs;
@@ -243,6 +281,7 @@ export function diffSnapshots(from: Snapshot, to: Snapshot, opts: DiffOptions = 
       type: r.type,
       name: r.name,
       key,
+      ...(oldKey !== undefined ? { movedFrom: oldKey } : {}),
       changes,
     });
   }
@@ -258,11 +297,13 @@ export function diffSnapshots(from: Snapshot, to: Snapshot, opts: DiffOptions = 
     if (!equal(norm(o, from.stack), norm(n, to.stack)))
       jobs.push({ jobName: (n ?? o)!.jobName, ...(o ? { old: o } : {}), ...(n ? { new: n } : {}) });
   }
-  return { resources, unchanged, outputs, cost: { old: from.cost, new: to.cost, jobs } };
+  return { resources, moves, unchanged, outputs, cost: { old: from.cost, new: to.cost, jobs } };
 }
 
 export function hasChanges(d: SnapshotDiff): boolean {
-  return d.resources.length > 0 || d.outputs.length > 0 || d.cost.jobs.length > 0;
+  return (
+    d.resources.length > 0 || d.moves.length > 0 || d.outputs.length > 0 || d.cost.jobs.length > 0
+  );
 }
 
 const SYMBOL: Record<ResourceOp, string> = {
@@ -324,6 +365,15 @@ export function renderDiff(d: SnapshotDiff): string {
     lines.push(`  ${SYMBOL[r.op]}${r.type} ${r.name}${r.op === "replace" ? " (replace)" : ""}`);
     for (const c of r.changes) lines.push(renderProperty(c));
   }
+  // A renamed component is shown with its old type; its children move with it and are counted.
+  const renamed = d.moves.filter((m) => m.ownType);
+  if (renamed.length > 0) {
+    lines.push("", "Renamed in place (aliases):");
+    for (const m of renamed) {
+      const was = m.from.split("::")[1]!.split("$").pop();
+      lines.push(`  = ${m.type} ${m.name} (was ${was})`);
+    }
+  }
   if (d.outputs.length > 0) {
     lines.push("", "Outputs:");
     for (const c of d.outputs) lines.push(renderProperty(c, "  "));
@@ -339,7 +389,10 @@ export function renderDiff(d: SnapshotDiff): string {
   );
   const count = (op: ResourceOp) => d.resources.filter((r) => r.op === op).length;
   lines.push(
-    `Resources: ${count("create")} to create, ${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, ${d.unchanged} unchanged`,
+    `Resources: ${count("create")} to create, ${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, ${d.unchanged} unchanged` +
+      (d.moves.length > 0
+        ? `; ${d.moves.length} moved to a new URN through aliases (${renamed.length} renamed components and their children)`
+        : ""),
   );
   return lines.join("\n");
 }

@@ -9,8 +9,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { StackSettings, validateStackConfig } from "../lib/config";
+import { PROJECT } from "../lib/names";
 
-export const PROJECT = "glue-etl";
+export { PROJECT };
 export const MOCK_ACCOUNT_ID = "123456789012";
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -26,6 +27,11 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** Top-level input keys whose value was a Pulumi secret. */
   readonly secretInputs: readonly string[];
+  /**
+   * URNs a deployed stack may hold this resource under, through a type alias of its own or of a
+   * parent (as the engine resolves them): a stack that has one of them updates it in place.
+   */
+  readonly aliases: readonly string[];
   /** What the mocks answered as the resource's state: inputs plus id, ARN, name and the like. */
   readonly outputs: Record<string, unknown>;
 }
@@ -295,6 +301,8 @@ interface Pending {
   parent?: string;
   custom: boolean;
   secretInputs: Promise<string[]>;
+  /** Former type tokens, from `aliases: [{ type: "..." }]`. */
+  formerTypes: string[];
 }
 
 async function secretKeysOf(props: Record<string, unknown>): Promise<string[]> {
@@ -361,6 +369,10 @@ export async function runOffline(
         parent: parentKey,
         custom: args.resource instanceof pulumi.CustomResource,
         secretInputs: secretKeysOf(args.props as Record<string, unknown>),
+        formerTypes: (args.opts.aliases ?? []).flatMap((a) => {
+          const t = typeof a === "object" && a !== null ? (a as pulumi.Alias).type : undefined;
+          return typeof t === "string" ? [t] : [];
+        }),
       });
       return undefined;
     });
@@ -374,15 +386,17 @@ export async function runOffline(
   // Outputs resolve asynchronously after registration; let the mock monitor drain.
   await new Promise((r) => setTimeout(r, 50));
   const byKey = new Map(pending.map((p) => [`${p.type}::${p.name}`, p]));
-  const urnOf = (p: Pending): string => {
-    const chain: string[] = [];
-    let cur: Pending | undefined = p;
-    while (cur) {
-      chain.unshift(cur.type);
-      cur = cur.parent ? byKey.get(cur.parent) : undefined;
-    }
-    return `urn:pulumi:${stack}::${PROJECT}::${chain.join("$")}::${p.name}`;
+  /** Every type chain the resource can have: its current one first, then through aliases. */
+  const chainsOf = (p: Pending): string[] => {
+    const parent = p.parent ? byKey.get(p.parent) : undefined;
+    const parentChains = parent ? chainsOf(parent) : [""];
+    return parentChains.flatMap((pc) =>
+      [p.type, ...p.formerTypes].map((t) => (pc ? `${pc}$${t}` : t)),
+    );
   };
+  const urnFor = (chain: string, name: string) =>
+    `urn:pulumi:${stack}::${PROJECT}::${chain}::${name}`;
+  const urnOf = (p: Pending): string => urnFor(chainsOf(p)[0]!, p.name);
   const resources: RecordedResource[] = [];
   for (const p of pending) {
     resources.push({
@@ -396,6 +410,7 @@ export async function runOffline(
         ...new Set([...(await p.secretInputs), ...(wireSecrets.get(`${p.type}::${p.name}`) ?? [])]),
       ].sort(),
       outputs: states.get(`${p.type}::${p.name}`) ?? {},
+      aliases: [...new Set(chainsOf(p).map((c) => urnFor(c, p.name)))].slice(1),
     });
   }
   if (programError !== undefined) throw new OfflineProgramError(programError, resources);

@@ -31,6 +31,7 @@ import {
   snapshotOf,
   writeSnapshot,
 } from "./snapshot";
+import { PROJECT } from "../lib/names";
 
 /** Exit codes, for CI: like `terraform plan -detailed-exitcode`. */
 export const EXIT = { ok: 0, error: 1, changes: 2 } as const;
@@ -54,7 +55,7 @@ export function renderTree(run: OfflineRun): string {
     list.push(r);
     children.set(r.parent, list);
   }
-  const rows: [string, string][] = [[`${STACK_TYPE}`, `glue-etl-${run.stack}`]];
+  const rows: [string, string][] = [[`${STACK_TYPE}`, `${PROJECT}-${run.stack}`]];
   const walk = (parent: string | undefined, indent: string) => {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {

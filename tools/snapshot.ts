@@ -24,6 +24,8 @@ export interface SnapshotResource {
   readonly parent?: string;
   readonly custom: boolean;
   readonly inputs: Record<string, unknown>;
+  /** Former URNs (through type aliases) under which a deployed stack may hold the resource. */
+  readonly aliases?: readonly string[];
 }
 
 export interface Snapshot {
@@ -109,6 +111,7 @@ export async function snapshotOf(
       ...(r.parent ? { parent: r.parent } : {}),
       custom: r.custom,
       inputs,
+      ...(r.aliases.length > 0 ? { aliases: [...r.aliases].sort() } : {}),
     });
   }
   resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));

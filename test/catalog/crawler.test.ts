@@ -109,7 +109,7 @@ describe("Crawler component under mocks", () => {
 
   it("nests every resource under the crawler component", () => {
     for (const r of run.resources.filter((x) => x.custom)) {
-      expect(r.parent, r.name).to.equal("glue-etl:catalog:Crawler::sales-raw");
+      expect(r.parent, r.name).to.equal("glue-etl:crawler:Crawler::sales-raw");
     }
   });
 

@@ -1,12 +1,12 @@
 /** The CLI's pure parts, in process: cost, argument parsing, resolution, formatting. */
 import type { JobRun } from "@aws-sdk/client-glue";
 import { expect } from "chai";
-import { checkRange, manifestDate, parseS3Prefix } from "../../scripts/glue/commands/backfill";
-import { UsageError } from "../../scripts/glue/errors";
-import { duration, money } from "../../scripts/glue/format";
-import { checkArgumentKeys, parseArgPairs, suggest } from "../../scripts/glue/jobargs";
-import { parseStackOutputs, pipelineOfJob } from "../../scripts/glue/resolve";
-import { runUsage } from "../../scripts/glue/runs";
+import { checkRange, manifestDate, parseS3Prefix } from "../../cli/glue/commands/backfill";
+import { UsageError } from "../../cli/glue/errors";
+import { duration, money } from "../../cli/glue/format";
+import { checkArgumentKeys, parseArgPairs, suggest } from "../../cli/glue/jobargs";
+import { parseStackOutputs, pipelineOfJob } from "../../cli/glue/resolve";
+import { runUsage } from "../../cli/glue/runs";
 import { table } from "../../lib/table";
 
 const NOW = new Date("2026-11-21T10:00:00Z");

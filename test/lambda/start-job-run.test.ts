@@ -153,7 +153,7 @@ describe("lambda start-job-run against a local Glue and DynamoDB endpoint", func
     expect(res.ok, `moto ${action}`).to.equal(true);
   }
   let logged: string[] = [];
-  /** The table as components/events.ts declares it: partition key objectId. */
+  /** The table as components/events/s3-event-job-starter.ts declares it: partition key objectId. */
   async function createTable(name: string): Promise<void> {
     await dynamodb.send(
       new CreateTableCommand({

@@ -48,7 +48,7 @@ describe("Workflow: schedule → job → conditional job → crawler (the nightl
     const wf = named(run, WORKFLOW, "sales-workflow");
     expect(wf.inputs).to.include({ name: "glue-etl-dev-sales", maxConcurrentRuns: 1 });
     expect(wf.inputs.tags).to.deep.equal(TAGS);
-    expect(wf.parent).to.equal("glue-etl:workflow:Workflow::sales");
+    expect(wf.parent).to.equal("glue-etl:triggers/workflow:Workflow::sales");
   });
 
   it("starts the first job on the schedule, inside the workflow", () => {
@@ -198,7 +198,7 @@ describe("Triggers (standalone)", () => {
       triggers.every(
         (t) =>
           t.inputs.workflowName === undefined &&
-          t.parent === "glue-etl:triggers:Triggers::genomics",
+          t.parent === "glue-etl:triggers/triggers:Triggers::genomics",
       ),
     ).to.equal(true);
     expect(named(run, TRIGGER, "genomics-weekly").inputs).to.deep.include({

@@ -4,7 +4,8 @@
  */
 import { expect } from "chai";
 import { policies } from "../../policy/policies";
-import { LIMITS, WORKER_DPUS } from "../../lib/config";
+import { LIMITS } from "../../lib/config";
+import { WORKER_DPUS } from "../../lib/glue";
 import { JOBS, PIPELINE_NAMES } from "../../lib/jobs";
 import { loadStackConfig, runStackOffline } from "../../tools/offline";
 import { T } from "./fixtures";

@@ -1,7 +1,9 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { runMinutesFrom } from "../../tools/cost";
 import { diffSnapshots, hasChanges, renderDiff, stacklessUrn } from "../../tools/diff";
-import { loadStackConfig } from "../../tools/offline";
+import { loadStackConfig, runOffline } from "../../tools/offline";
 import { main } from "../../tools/preview";
 import { Snapshot, serialiseSnapshot, snapshotOf, stackSnapshot } from "../../tools/snapshot";
 import { stackRun } from "../support/program";
@@ -223,5 +225,56 @@ describe("preview CLI exit codes", () => {
     expect(bad.out).to.include(
       "--diff-stacks takes two stacks, e.g. --diff-stacks dev prod; got 1",
     );
+  });
+});
+
+describe("diff: component renames carried by aliases", () => {
+  /** A program with one component of the given type holding one bucket, optionally aliased. */
+  const program = (type: string, formerTypes: string[]) => async () =>
+    snapshotOf(
+      await runOffline("hand", { config: { "aws:region": "eu-west-1" }, secretKeys: [] }, () => {
+        class Box extends pulumi.ComponentResource {
+          constructor(name: string) {
+            super(type, name, {}, { aliases: formerTypes.map((t) => ({ type: t })) });
+            new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false }, { parent: this });
+            this.registerOutputs({});
+          }
+        }
+        new Box("box");
+      }),
+    );
+
+  it("matches a renamed component and its children through the alias: moved, not replaced", async () => {
+    const before = await program("glue-etl:old:Box", [])();
+    const after = await program("glue-etl:new/box:Box", ["glue-etl:old:Box"])();
+    const child = after.resources.find((r) => r.type === "aws:s3/bucket:Bucket")!;
+    expect(child.aliases).to.include(
+      "urn:pulumi:hand::glue-etl::glue-etl:old:Box$aws:s3/bucket:Bucket::box-bucket",
+    );
+    const d = diffSnapshots(before, after);
+    expect(d.resources).to.deep.equal([]);
+    expect(d.unchanged).to.equal(2);
+    expect(d.moves.map((m) => [m.type, m.ownType])).to.deep.equal([
+      ["aws:s3/bucket:Bucket", false],
+      ["glue-etl:new/box:Box", true],
+    ]);
+    const text = renderDiff(d);
+    expect(text).to.include("  = glue-etl:new/box:Box box (was glue-etl:old:Box)");
+    expect(text).to.include(
+      "0 to create, 0 to update, 0 to replace, 0 to delete, 2 unchanged; 2 moved to a new URN through aliases (1 renamed components and their children)",
+    );
+  });
+
+  it("without the alias the same rename deletes and recreates the component and its bucket", async () => {
+    const before = await program("glue-etl:old:Box", [])();
+    const after = await program("glue-etl:new/box:Box", [])();
+    const d = diffSnapshots(before, after);
+    expect(d.moves).to.deep.equal([]);
+    expect(d.resources.map((r) => `${r.op} ${r.type}`).sort()).to.deep.equal([
+      "create aws:s3/bucket:Bucket",
+      "create glue-etl:new/box:Box",
+      "delete aws:s3/bucket:Bucket",
+      "delete glue-etl:old:Box",
+    ]);
   });
 });

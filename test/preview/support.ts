@@ -1,5 +1,5 @@
 /** Hand-built offline runs for cost and diff tests: a Glue job plus the triggers that start it. */
-import { WorkerType } from "../../lib/config";
+import { WorkerType } from "../../lib/glue";
 import { OfflineRun, RecordedResource } from "../../tools/offline";
 
 const PARENT = "glue-etl:job:GlueJob";
@@ -29,6 +29,7 @@ export function job(j: HandJob): RecordedResource {
       tags: j.tags ?? {},
     },
     secretInputs: [],
+    aliases: [],
     outputs: {},
   };
 }
@@ -41,6 +42,7 @@ export function trigger(name: string, inputs: Record<string, unknown>): Recorded
     custom: true,
     inputs: { enabled: true, ...inputs },
     secretInputs: [],
+    aliases: [],
     outputs: {},
   };
 }

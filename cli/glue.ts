@@ -1,5 +1,5 @@
 /**
- * The job-run CLI: `npm run glue -- <command>`. See scripts/glue/cli.ts and `--help`.
+ * The job-run CLI: `npm run glue -- <command>`. See cli/glue/cli.ts and `--help`.
  */
 import { main } from "./glue/cli";
 import { processIo } from "./glue/terminal";

@@ -5,21 +5,23 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { validateGlueCron } from "../lib/cron";
-import { LIMITS } from "../lib/config";
+import { validateGlueCron } from "../../lib/cron";
+import {
+  EVENT_BATCH_LIMITS,
+  JOB_LIMITS,
+  TRIGGER_CRAWL_STATES,
+  TRIGGER_JOB_STATES,
+} from "../../lib/glue";
+import { Tags } from "../../lib/tags";
 
 /** Job states a conditional trigger can wait for. */
-export const JOB_STATES = ["SUCCEEDED", "STOPPED", "TIMEOUT", "FAILED"] as const;
+export const JOB_STATES = TRIGGER_JOB_STATES;
 export type JobState = (typeof JOB_STATES)[number];
 /** Crawl states a conditional trigger can wait for. */
-export const CRAWL_STATES = ["SUCCEEDED", "FAILED", "CANCELLED"] as const;
+export const CRAWL_STATES = TRIGGER_CRAWL_STATES;
 export type CrawlState = (typeof CRAWL_STATES)[number];
 
-/** Glue's limits for the event batching of an EVENT trigger. */
-export const EVENT_BATCH_LIMITS = {
-  batchSize: { min: 1, max: 100 },
-  batchWindowSeconds: { min: 1, max: 900 },
-} as const;
+export { EVENT_BATCH_LIMITS };
 
 /** Starts a job, optionally with run arguments and a run timeout. */
 export interface JobAction {
@@ -162,11 +164,11 @@ function checkTrigger(where: string, spec: TriggerSpec, problems: TriggerProblem
           `got the name ${JSON.stringify(k)}; argument names start with "--", e.g. --INPUT_PATH`,
         );
     }
-    const t = intProblem(a.timeoutMinutes, LIMITS.timeoutMinutes, "minutes");
+    const t = intProblem(a.timeoutMinutes, JOB_LIMITS.timeoutMinutes, "minutes");
     if (t) add(`${at}.timeoutMinutes`, t);
     const n = intProblem(
       a.notifyDelayAfterMinutes,
-      { min: 1, max: LIMITS.timeoutMinutes.max },
+      { min: 1, max: JOB_LIMITS.timeoutMinutes.max },
       "minutes",
     );
     if (n) add(`${at}.notifyDelayAfterMinutes`, n);
@@ -367,10 +369,8 @@ export function chain(
   }
   return out;
 }
-
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
-
-function registerTriggers(
+/** Registers one Glue trigger per spec under `parent`, named `${name}-<key>`. */
+export function registerTriggers(
   parent: pulumi.Resource,
   name: string,
   triggers: Readonly<Record<string, TriggerSpec>>,
@@ -382,87 +382,4 @@ function registerTriggers(
       new aws.glue.Trigger(`${name}-${key}`, glueTriggerArgs(spec, extra), { parent }),
     ]),
   );
-}
-
-export interface TriggersArgs {
-  /** Standalone triggers by key (no event triggers: those live in a Workflow). */
-  readonly triggers: Readonly<Record<string, TriggerSpec>>;
-  /** Tags for every trigger. Default none. */
-  readonly tags?: Tags;
-}
-
-/** Standalone Glue triggers, e.g. a nightly schedule or an on-demand trigger for one job. */
-export class Triggers extends pulumi.ComponentResource {
-  public readonly triggers: Readonly<Record<string, aws.glue.Trigger>>;
-  /** Physical trigger names by key. */
-  public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
-
-  constructor(name: string, args: TriggersArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Refuse bad specs before anything, the component included, is registered.
-    const problems = triggerProblems(name, args.triggers, false);
-    if (problems.length) throw new TriggerValidationError(problems);
-    super("glue-etl:triggers:Triggers", name, {}, opts);
-    this.triggers = registerTriggers(this, name, args.triggers, { tags: args.tags });
-    this.triggerNames = Object.fromEntries(
-      Object.entries(this.triggers).map(([k, t]) => [k, t.name]),
-    );
-    this.registerOutputs({ triggerNames: this.triggerNames });
-  }
-}
-
-export interface WorkflowArgs {
-  /** Physical workflow name. Default: generated from the component name. */
-  readonly workflowName?: pulumi.Input<string>;
-  readonly description?: pulumi.Input<string>;
-  /**
-   * Workflow runs at a time. Default 1, so a schedule or an event batch never overlaps a run
-   * still in progress.
-   */
-  readonly maxConcurrentRuns?: pulumi.Input<number>;
-  /** Run properties every run starts with. Default none. */
-  readonly defaultRunProperties?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /**
-   * The workflow's graph: exactly one start trigger (scheduled, onDemand or event) and any number
-   * of conditional triggers on jobs and crawlers of this workflow. `chain()` builds a straight one.
-   */
-  readonly triggers: Readonly<Record<string, TriggerSpec>>;
-  /** Tags for the workflow and its triggers. Default none. */
-  readonly tags?: Tags;
-}
-
-/** A Glue workflow and the triggers that form its graph. */
-export class Workflow extends pulumi.ComponentResource {
-  public readonly workflow: aws.glue.Workflow;
-  public readonly name: pulumi.Output<string>;
-  public readonly arn: pulumi.Output<string>;
-  public readonly triggers: Readonly<Record<string, aws.glue.Trigger>>;
-  public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
-
-  constructor(name: string, args: WorkflowArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Refuse bad specs before anything, the component included, is registered.
-    const problems = triggerProblems(name, args.triggers, true);
-    if (problems.length) throw new TriggerValidationError(problems);
-    super("glue-etl:workflow:Workflow", name, {}, opts);
-    this.workflow = new aws.glue.Workflow(
-      `${name}-workflow`,
-      {
-        ...(args.workflowName !== undefined ? { name: args.workflowName } : {}),
-        description: args.description,
-        maxConcurrentRuns: args.maxConcurrentRuns ?? 1,
-        defaultRunProperties: args.defaultRunProperties,
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    this.name = this.workflow.name;
-    this.arn = this.workflow.arn;
-    this.triggers = registerTriggers(this, name, args.triggers, {
-      workflowName: this.workflow.name,
-      tags: args.tags,
-    });
-    this.triggerNames = Object.fromEntries(
-      Object.entries(this.triggers).map(([k, t]) => [k, t.name]),
-    );
-    this.registerOutputs({ name: this.name, arn: this.arn, triggerNames: this.triggerNames });
-  }
 }

@@ -9,6 +9,7 @@ import { abortableSleep, Context, Io } from "./context";
 import { CliError, EXIT } from "./errors";
 import { describeArguments } from "./jobargs";
 import { ResolveOptions, isPipeline, resolveJob } from "./resolve";
+import { MINIMUM_BILLED_SECONDS, PRICE_PER_DPU_HOUR } from "../../lib/pricing";
 
 type Commands = typeof import("./commands");
 /**
@@ -130,7 +131,7 @@ function program(p: Process, done: (code: number) => void, clients: Aws[]): Comm
       "after",
       `
 <job> is a pipeline name or a Glue job name. ${PIPELINES}.
-Costs: $0.44 per DPU-hour STANDARD, $0.29 FLEX, per second, 1-minute minimum.
+Costs: $${PRICE_PER_DPU_HOUR.STANDARD} per DPU-hour STANDARD, $${PRICE_PER_DPU_HOUR.FLEX} FLEX, per second, ${MINIMUM_BILLED_SECONDS / 60}-minute minimum.
 
 Examples:
   ${USAGE} run genomics --stack dev --arg INPUT_PATH='s3://raw/csv/*.csv' --arg OUTPUT_PATH=s3://out/

@@ -1,16 +1,14 @@
 /** What a job run costs and how long it took, from GetJobRun(s) fields and Glue's list prices. */
 import type { Job, JobRun } from "@aws-sdk/client-glue";
-import { ExecutionClass, WORKER_DPUS } from "../../lib/config";
+import {
+  DEFAULT_EXECUTION_CLASS,
+  ExecutionClass,
+  TERMINAL_RUN_STATES,
+  WORKER_DPUS,
+} from "../../lib/glue";
 import { runCost } from "../../lib/pricing";
 
-export const TERMINAL_STATES: readonly string[] = [
-  "SUCCEEDED",
-  "FAILED",
-  "TIMEOUT",
-  "ERROR",
-  "STOPPED",
-  "EXPIRED",
-];
+export const TERMINAL_STATES: readonly string[] = TERMINAL_RUN_STATES;
 
 export function isTerminal(state: string | undefined): boolean {
   return state !== undefined && TERMINAL_STATES.includes(state);
@@ -41,7 +39,7 @@ export function runSeconds(run: JobRun, now: Date): number {
 
 export function runExecutionClass(run: JobRun, job?: Job): ExecutionClass {
   const c = run.ExecutionClass ?? job?.ExecutionClass;
-  return c === "FLEX" ? "FLEX" : "STANDARD";
+  return c === "FLEX" ? "FLEX" : DEFAULT_EXECUTION_CLASS;
 }
 
 export interface RunUsage {

@@ -1,16 +1,3 @@
-/**
- * An object landing in S3 starts a Glue job, in one of two ways:
- *
- * - `S3EventWorkflowStart`: the bucket sends its events to EventBridge, a rule matches Object
- *   Created under a prefix and suffix, and the rule notifies a Glue workflow whose start trigger
- *   is an EVENT trigger (batch size and window). Suits "process what is new under a prefix" jobs
- *   with bookmarks: the run does not receive the object's key as an argument.
- * - `S3EventJobStarter`: a Lambda function starts the job itself with the object's `s3://` path
- *   as a job argument (e.g. `--MANIFEST_PATH`), once per object, however often the event arrives.
- *
- * A bucket has ONE notification configuration: when several of these share a bucket, let only one
- * manage it (`manageBucketNotification`) or declare the aws.s3.BucketNotification yourself.
- */
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,240 +8,12 @@ import {
   awsContext,
   policyDocument,
   serviceTrustPolicy,
-} from "../lib/aws";
+} from "../../lib/aws";
+import { DeadLetterQueue } from "./dead-letter-queue";
+import { S3ObjectEventArgs, checkKeyFilter, objectCreatedPattern } from "./s3-object-event";
+import { formerType } from "../../lib/aliases";
 
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
-
-/**
- * The EventBridge pattern for "an object was created in this bucket under prefix…suffix, and is
- * not empty". Several suffixes match keys ending with any of them.
- */
-export function objectCreatedPattern(
-  bucket: string,
-  prefix = "",
-  suffix: string | readonly string[] = "",
-): Record<string, unknown> {
-  const suffixes = (typeof suffix === "string" ? [suffix] : [...suffix]).filter((x) => x !== "");
-  // EventBridge matches one key by prefix OR suffix; both at once need a wildcard pattern. Items
-  // of one key's list are alternatives.
-  const escape = (s: string) => s.replace(/[\\*]/g, (c) => `\\${c}`);
-  const key =
-    prefix && suffixes.length
-      ? suffixes.map((x) => ({ wildcard: `${escape(prefix)}*${escape(x)}` }))
-      : prefix
-        ? [{ prefix }]
-        : suffixes.length
-          ? suffixes.map((x) => ({ suffix: x }))
-          : undefined;
-  return {
-    source: ["aws.s3"],
-    "detail-type": ["Object Created"],
-    detail: {
-      bucket: { name: [bucket] },
-      object: { ...(key ? { key } : {}), size: [{ numeric: [">", 0] }] },
-    },
-  };
-}
-
-function checkKeyFilter(
-  owner: string,
-  prefix: string | undefined,
-  suffix: string | readonly string[] | undefined,
-): void {
-  const suffixes = typeof suffix === "string" || suffix === undefined ? [suffix] : suffix;
-  for (const [field, v] of [
-    ["prefix", prefix] as const,
-    ...suffixes.map((x) => ["suffix", x] as const),
-  ]) {
-    if (v !== undefined && (v.startsWith("/") || v.length > 1024)) {
-      throw new Error(
-        `${owner}: ${field} ${JSON.stringify(v)} is not allowed: S3 keys have no leading "/" and are at most 1024 characters`,
-      );
-    }
-  }
-}
-
-export interface DeadLetterQueueArgs {
-  /** KMS key for the queue. Default: SQS-managed encryption (SSE-SQS), which needs no key policy. */
-  readonly kmsKeyArn?: pulumi.Input<string>;
-  /** EventBridge rules allowed to send failed events here. Default none. */
-  readonly eventRuleArns?: pulumi.Input<string>[];
-  readonly tags?: Tags;
-}
-
-/** An encrypted SQS queue that keeps events that could not be delivered, for 14 days. */
-export class DeadLetterQueue extends pulumi.ComponentResource {
-  public readonly queue: aws.sqs.Queue;
-  public readonly arn: pulumi.Output<string>;
-
-  constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("glue-etl:events:DeadLetterQueue", name, {}, opts);
-    this.queue = new aws.sqs.Queue(
-      `${name}-queue`,
-      {
-        messageRetentionSeconds: 14 * 24 * 3600,
-        ...(args.kmsKeyArn ? { kmsMasterKeyId: args.kmsKeyArn } : { sqsManagedSseEnabled: true }),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    this.arn = this.queue.arn;
-    const statements: PolicyStatement[] = [
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "sqs:*",
-        Resource: this.queue.arn,
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ];
-    if (args.eventRuleArns?.length) {
-      statements.push({
-        Sid: "EventBridgeDeadLetters",
-        Effect: "Allow",
-        Principal: { Service: "events.amazonaws.com" },
-        Action: "sqs:SendMessage",
-        Resource: this.queue.arn,
-        Condition: { ArnEquals: { "aws:SourceArn": args.eventRuleArns } },
-      });
-    }
-    new aws.sqs.QueuePolicy(
-      `${name}-policy`,
-      { queueUrl: this.queue.url, policy: policyDocument(statements) },
-      { parent: this },
-    );
-    this.registerOutputs({ arn: this.arn });
-  }
-}
-
-/** The objects whose creation starts something, and what both ways of starting share. */
-export interface S3ObjectEventArgs {
-  /** Bucket whose new objects start the run. */
-  readonly bucketName: pulumi.Input<string>;
-  /** Only keys starting with this, e.g. `manifests/`. Default "" (all keys). */
-  readonly prefix?: string;
-  /** Only keys ending with this, e.g. `manifest.json`. Default "" (all keys). */
-  readonly suffix?: string;
-  /**
-   * Declare the bucket's notification configuration. Default true; set false when another
-   * resource manages this bucket's notifications (S3 allows one configuration per bucket).
-   */
-  readonly manageBucketNotification?: boolean;
-  /** KMS key for the dead-letter queue. Default: SQS-managed encryption. */
-  readonly deadLetterKmsKeyArn?: pulumi.Input<string>;
-  /** Tags for every taggable resource. Default none. */
-  readonly tags?: Tags;
-}
-
-export interface S3EventWorkflowStartArgs extends Omit<S3ObjectEventArgs, "suffix"> {
-  /** Only keys ending with this, or with any of these (e.g. `[".csv", ".csv.gz"]`). Default "" (all keys). */
-  readonly suffix?: string | readonly string[];
-  /** Glue workflow to notify; its start trigger must be an event trigger. */
-  readonly workflowName: pulumi.Input<string>;
-}
-
-/**
- * S3 → EventBridge → Glue workflow: the rule sends matching Object Created events to the
- * workflow's event trigger through a role allowed only glue:NotifyEvent on that workflow. Events
- * EventBridge cannot deliver go to an encrypted dead-letter queue.
- */
-export class S3EventWorkflowStart extends pulumi.ComponentResource {
-  public readonly rule: aws.cloudwatch.EventRule;
-  public readonly role: aws.iam.Role;
-  public readonly deadLetterQueue: DeadLetterQueue;
-
-  constructor(
-    name: string,
-    args: S3EventWorkflowStartArgs,
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
-    checkKeyFilter(name, args.prefix, args.suffix);
-    super("glue-etl:events:S3EventWorkflowStart", name, {}, opts);
-    const child = { parent: this };
-    const ctx = awsContext(this);
-    const workflowArn = pulumi.interpolate`arn:${ctx.partition}:glue:${ctx.region}:${ctx.accountId}:workflow/${args.workflowName}`;
-
-    if (args.manageBucketNotification ?? true) {
-      new aws.s3.BucketNotification(
-        `${name}-eventbridge`,
-        { bucket: args.bucketName, eventbridge: true },
-        child,
-      );
-    }
-    this.rule = new aws.cloudwatch.EventRule(
-      `${name}-rule`,
-      {
-        description: pulumi.interpolate`Objects created in ${args.bucketName}/${args.prefix ?? ""}…${[args.suffix ?? ""].flat().join("|")} notify Glue workflow ${args.workflowName}`,
-        eventPattern: pulumi
-          .output(args.bucketName)
-          .apply((b) => JSON.stringify(objectCreatedPattern(b, args.prefix, args.suffix))),
-        tags: args.tags,
-      },
-      child,
-    );
-    // Only this rule, in this account, may use the role (no confused deputy).
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: "Lets one EventBridge rule notify its Glue workflow",
-        assumeRolePolicy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sts:AssumeRole",
-              Condition: {
-                StringEquals: { "aws:SourceAccount": ctx.accountId },
-                ArnEquals: { "aws:SourceArn": this.rule.arn },
-              },
-            },
-          ],
-        }),
-        tags: args.tags,
-      },
-      child,
-    );
-    const policy = new aws.iam.RolePolicy(
-      `${name}-notify-workflow`,
-      {
-        role: this.role.id,
-        policy: policyDocument([
-          {
-            Sid: "NotifyThisWorkflowOnly",
-            Effect: "Allow",
-            Action: "glue:NotifyEvent",
-            Resource: workflowArn,
-          },
-        ]),
-      },
-      child,
-    );
-    this.deadLetterQueue = new DeadLetterQueue(
-      `${name}-dlq`,
-      { kmsKeyArn: args.deadLetterKmsKeyArn, eventRuleArns: [this.rule.arn], tags: args.tags },
-      child,
-    );
-    new aws.cloudwatch.EventTarget(
-      `${name}-target`,
-      {
-        rule: this.rule.name,
-        arn: workflowArn,
-        roleArn: this.role.arn,
-        deadLetterConfig: { arn: this.deadLetterQueue.arn },
-        retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
-      },
-      { parent: this, dependsOn: [policy] },
-    );
-    this.registerOutputs({
-      ruleName: this.rule.name,
-      deadLetterQueueArn: this.deadLetterQueue.arn,
-    });
-  }
-}
-
-const HANDLER_SOURCE = path.join(__dirname, "..", "lambda", "start-job-run.ts");
+const HANDLER_SOURCE = path.join(__dirname, "..", "..", "lambda", "start-job-run.ts");
 let bundledHandler: string | undefined;
 
 /**
@@ -359,7 +118,12 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
         `${name}: argumentName ${JSON.stringify(args.argumentName)} is not allowed: a job argument name such as --MANIFEST_PATH`,
       );
     }
-    super("glue-etl:events:S3EventJobStarter", name, {}, opts);
+    super(
+      "glue-etl:events/s3-event-job-starter:S3EventJobStarter",
+      name,
+      {},
+      formerType("glue-etl:events:S3EventJobStarter", opts),
+    );
     const delivery = args.delivery ?? "s3Notification";
     const child = { parent: this };
     const ctx = awsContext(this);
@@ -383,7 +147,6 @@ export class S3EventJobStarter extends pulumi.ComponentResource {
     this.deadLetterQueue = new DeadLetterQueue(
       `${name}-dlq`,
       {
-        kmsKeyArn: args.deadLetterKmsKeyArn,
         eventRuleArns: rule ? [rule.arn] : undefined,
         tags: args.tags,
       },
