@@ -40,8 +40,9 @@ describe("stack traces", () => {
   });
 
   it("does nothing when no source-map support is installed", () => {
-    Error.prepareStackTrace = undefined;
+    const errorClass = Error as { prepareStackTrace?: unknown };
+    errorClass.prepareStackTrace = undefined;
     expect(useCheapBookkeepingTraces()).to.equal(false);
-    expect(Error.prepareStackTrace).to.equal(undefined);
+    expect(errorClass.prepareStackTrace).to.equal(undefined);
   });
 });
