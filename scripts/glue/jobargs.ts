@@ -5,7 +5,8 @@
  */
 import { distance } from "fastest-levenshtein";
 import { MANAGED_ARGUMENTS, RESERVED_ARGUMENTS } from "../../lib/arguments";
-import { JOBS, JobArgumentSpec, PipelineName } from "../../lib/jobs";
+import { JOBS, PipelineName } from "../../pipelines";
+import { JobArgumentSpec } from "../../lib/declaration";
 import { table } from "../../lib/table";
 import { UsageError } from "./errors";
 
