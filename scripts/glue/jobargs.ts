@@ -1,6 +1,6 @@
 /**
  * `--arg KEY=VALUE` on the command line, checked against the job's argument contract in
- * lib/jobs.ts: before any AWS call for the keys, and against the job's DefaultArguments for what
+ * pipelines/: before any AWS call for the keys, and against the job's DefaultArguments for what
  * is required.
  */
 import { distance } from "fastest-levenshtein";
