@@ -196,7 +196,8 @@ export const pipelines = Object.fromEntries(
         buckets: p.bucketNames,
         scriptLocation: p.job.scriptLocation,
         securityConfiguration: p.security.securityConfiguration.name,
-        databaseName: p.databaseName,
+        // A pipeline without tables or crawlers has no Glue database, so it exports none.
+        ...(p.databaseName ? { databaseName: p.databaseName } : {}),
         ddl: p.catalog?.ddl,
         triggerNames: p.triggerNames,
         workflowName: p.workflow?.name,
