@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GOFAKES3 := bench/out/bin/gofakes3
 
-.PHONY: install preview diff snapshot test test-all test-ts test-py test-py-slow typecheck lint format bench clean
+.PHONY: install preview diff snapshot contracts test test-all test-ts test-py test-py-slow typecheck lint format bench clean
 
 install: node_modules/.installed $(VENV)/.installed .java-ok
 
@@ -37,6 +37,10 @@ snapshot: node_modules/.installed
 ## STACK=dev); STACKS="dev prod" compares two stacks. Exits 2 when something changed.
 diff: node_modules/.installed
 	npx ts-node --transpile-only tools/preview.ts $(if $(STACKS),--diff-stacks $(STACKS),--diff $(if $(filter command line,$(origin STACK)),--stack $(STACK)))
+
+## Rewrite the scripts' argument contracts (in scripts/glue_etl_common.py) from pipelines/*.ts
+contracts: node_modules/.installed
+	npx ts-node --transpile-only tools/contracts.ts
 
 ## The development loop: type check, lint, mocha (program, components, policies, CLI) and the
 ## in-process pytest suite (job scripts), run side by side; output is shown per target as it ends.

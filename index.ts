@@ -1,23 +1,23 @@
 /**
  * The glue-etl program: reads the stack's config (the only place that does), validates all of it
- * before registering anything, then declares one EtlPipeline per pipeline.
+ * before registering anything, then walks the pipeline declarations (`pipelines/`): one
+ * EtlPipeline per enabled pipeline, the workflows they ask for, the stack's dashboard and outputs.
  */
 import { useCheapBookkeepingTraces } from "./lib/stack-traces";
 useCheapBookkeepingTraces();
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket } from "./components/logging";
-import { EtlPipeline, PipelineStart } from "./components/pipeline";
+import { EtlPipeline, PipelineOutput, PipelineStart } from "./components/pipeline";
 import { StackSettings, jobDpus, validateStackConfig } from "./lib/config";
 import {
-  GENOMICS_INPUT_GLOB,
-  GENOMICS_INPUT_SUFFIXES,
-  JOBS,
-  PipelineName,
+  PipelineDeclaration,
   glueJobName,
-} from "./lib/jobs";
-import { PIPELINE_TABLES } from "./lib/tables";
-import { TriggerAction, Workflow, chain } from "./components/triggers";
+  plannedWorkflows,
+  workflowName,
+} from "./lib/declaration";
+import { PIPELINES } from "./pipelines";
+import { Workflow, chain } from "./components/triggers";
 import { StackDashboard } from "./components/dashboard";
 import { AlarmSettings, validateAlarmConfig } from "./lib/observability";
 import { PROJECT, environmentName, environmentPrefix, pipelineName } from "./lib/names";
@@ -44,30 +44,7 @@ const alarmSettings: AlarmSettings = validateAlarmConfig(
 );
 
 const scriptsDir = path.join(__dirname, "scripts");
-/** 02:00 UTC daily, when the stack file gives the sales pipeline no schedule of its own. */
-const DEFAULT_SALES_SCHEDULE = "cron(0 2 * * ? *)";
 const commonModule = path.join(scriptsDir, "glue_etl_common.py");
-
-/** The parts every pipeline shares: naming, script, sizing, tags. */
-function base(pipeline: PipelineName) {
-  const spec = JOBS[pipeline];
-  return {
-    environment: settings.environment,
-    jobName: glueJobName(pipeline, settings.environment),
-    description: spec.description,
-    scriptPath: path.join(scriptsDir, spec.script),
-    pyFiles: [commonModule],
-    settings: settings.pipelines[pipeline],
-    bookmarks: spec.bookmarks,
-    tempExpirationDays: settings.tempExpirationDays,
-    alertEmails: settings.alertEmails,
-    metricsNamespace: alarmSettings.namespace,
-    alarmThresholds: alarmSettings.pipelines[pipeline],
-    accessLogBucket: accessLogs.bucketName,
-    tags: { ...settings.tags, pipeline },
-  };
-}
-const salesSchedule = settings.pipelines.sales.schedule ?? DEFAULT_SALES_SCHEDULE;
 
 // One bucket per stack receives the S3 server access logs of every pipeline bucket.
 const accessLogs = new AccessLogBucket("access-logs", {
@@ -76,144 +53,112 @@ const accessLogs = new AccessLogBucket("access-logs", {
   tags: { ...settings.tags, pipeline: "shared" },
 });
 
-const deployed: Partial<Record<PipelineName, EtlPipeline>> = {};
-const enabled = (p: PipelineName) => settings.pipelines[p].enabled;
-/** A scheduled trigger when the stack file gives the pipeline a `schedule`, else on demand. */
-function scheduledOrOnDemand(p: PipelineName): PipelineStart {
-  const schedule = settings.pipelines[p].schedule;
+const enabled = (name: string) => settings.pipelines[name]?.enabled === true;
+const workflowPlans = plannedWorkflows(PIPELINES, enabled);
+
+/** The Glue cron a declared schedule runs on: the stack file's `schedule`, else the declaration's. */
+function scheduleOf(d: PipelineDeclaration): string | undefined {
+  const own = settings.pipelines[d.name]?.schedule;
+  return d.start.kind === "schedule" || d.start.kind === "workflow"
+    ? (own ?? d.start.schedule)
+    : own;
+}
+
+/** What starts the pipeline's job in this stack. */
+function startOf(d: PipelineDeclaration): PipelineStart {
+  const inWorkflow = workflowPlans.find((w) => w.chain.includes(d));
+  if (inWorkflow) return { kind: "workflow", schedule: scheduleOf(inWorkflow.head)! };
+  const s = d.start;
+  if (s.kind === "s3Workflow" || s.kind === "s3Lambda") return s;
+  // On demand, or after a pipeline that is not deployed: the stack file may schedule it.
+  const schedule = scheduleOf(d);
   return schedule ? { kind: "schedule", schedule } : { kind: "onDemand" };
 }
 
-// Genomics: CSV files (plain or gzip) landing under csv/ start a run through EventBridge and a
-// workflow, in batches of two files or after five minutes. A run converts every file under csv/
-// and overwrites the chromosome partitions it writes, so overlapping batches never duplicate rows.
-if (enabled("genomics")) {
-  deployed.genomics = new EtlPipeline("genomics", {
-    ...base("genomics"),
-    inputPrefix: "csv/",
-    arguments: {
-      "--INPUT_PATH": `{raw}/csv/${GENOMICS_INPUT_GLOB}`,
-      "--OUTPUT_PATH": "{processed}/genomics/",
-      "--REJECTED_PATH": "{processed}/genomics/_rejected/",
-    },
-    tables: PIPELINE_TABLES.genomics,
-    start: {
-      kind: "s3Workflow",
-      prefix: "csv/",
-      suffix: GENOMICS_INPUT_SUFFIXES,
-      batchSize: 2,
-      batchWindowSeconds: 300,
-    },
-  });
+/** Declarations in an order that builds each pipeline after the pipelines it reads. */
+function buildOrder(all: readonly PipelineDeclaration[]): PipelineDeclaration[] {
+  const ordered: PipelineDeclaration[] = [];
+  const visit = (d: PipelineDeclaration) => {
+    if (ordered.includes(d)) return;
+    for (const r of d.reads ?? []) {
+      const source = all.find((x) => x.name === r.pipeline);
+      if (source && source !== d) visit(source);
+    }
+    ordered.push(d);
+  };
+  all.forEach(visit);
+  return ordered;
 }
 
-// Splitter: one object per row of the user_info_large catalog table, on demand or on its own
-// schedule.
-if (enabled("splitter")) {
-  deployed.splitter = new EtlPipeline("splitter", {
-    ...base("splitter"),
-    inputPrefix: "user_info_large/",
-    arguments: {
-      "--DATABASE_NAME": "{database}",
-      "--TABLE_NAME": "user_info_large",
-      "--OUTPUT_PATH": "{processed}/rows/",
-      "--REJECTED_PATH": "{processed}/_rejected/",
-    },
-    tables: PIPELINE_TABLES.splitter,
-    start: scheduledOrOnDemand("splitter"),
-    expectedSchedule: settings.pipelines.splitter.schedule,
-  });
-}
-
-// Manifest: a manifest.json landing under manifests/ starts one batch run with its path.
-if (enabled("manifest")) {
-  deployed.manifest = new EtlPipeline("manifest", {
-    ...base("manifest"),
-    arguments: { "--OUTPUT_PATH": "{processed}/batches/" },
-    tables: PIPELINE_TABLES.manifest,
-    start: {
-      kind: "s3Lambda",
-      prefix: "manifests/",
-      suffix: "manifest.json",
-      argumentName: "--MANIFEST_PATH",
-    },
-  });
-}
-
-// Sales and tagging: a nightly workflow cleans sales, tags them, then catalogs the tagged output. A
-// crawler of its own catalogs the raw landing zone.
-if (enabled("sales")) {
-  deployed.sales = new EtlPipeline("sales", {
-    ...base("sales"),
-    inputPrefix: "sales/",
-    arguments: { "--INPUT_PATH": "{raw}/sales/", "--OUTPUT_PATH": "{processed}/sales/" },
-    tables: PIPELINE_TABLES.sales,
-    crawlers: [
-      {
-        name: "raw",
-        bucket: "raw",
-        prefixes: ["sales/"],
-        schedule: "cron(30 1 * * ? *)",
-        tablePrefix: "raw_",
-      },
-    ],
-    start: { kind: "external" },
-    // The nightly workflow below starts it.
-    expectedSchedule: salesSchedule,
-  });
-}
-if (enabled("tagging")) {
-  const sales = deployed.sales;
-  deployed.tagging = new EtlPipeline("tagging", {
-    ...base("tagging"),
-    inputPrefix: "input/",
-    arguments: {
-      // Tags the sales output when that pipeline is deployed, else Parquet dropped under input/.
-      "--INPUT_PATH": sales
-        ? pulumi.interpolate`s3://${sales.bucketNames.processed}/sales/`
-        : "{raw}/input/",
-      // With a JDBC target the tagged rows go to the database instead of Parquet.
-      ...(settings.pipelines.tagging.jdbc ? {} : { "--OUTPUT_PATH": "{processed}/tagged/" }),
-      "--RULES_PATH": "{scripts}/config/tagging_rules.csv",
-    },
-    jdbc: settings.pipelines.tagging.jdbc && {
-      settings: settings.pipelines.tagging.jdbc,
-      password: config.requireSecret("jdbcPassword"),
-      region: settings.region,
-    },
-    assets: [{ path: path.join(scriptsDir, "rules", "tagging_rules.csv") }],
-    extraRead: sales ? [{ bucketArn: sales.storage.buckets.processed.arn, prefix: "sales/" }] : [],
-    extraStatements: sales
-      ? [
-          {
-            Sid: "DecryptSalesOutput",
-            Effect: "Allow",
-            Action: "kms:Decrypt",
-            Resource: sales.security.key.arn,
-          },
-        ]
-      : [],
-    crawlers: [{ name: "tagged", bucket: "processed", prefixes: ["tagged/"] }],
-    // With sales, the nightly workflow runs it (config refuses a schedule of its own then).
-    start: sales ? { kind: "external" } : scheduledOrOnDemand("tagging"),
-    expectedSchedule: sales ? salesSchedule : settings.pipelines.tagging.schedule,
-  });
-}
-
-const workflows: Record<string, Workflow> = {};
-if (deployed.sales) {
-  const steps: TriggerAction[] = [{ job: deployed.sales.job.name }];
-  if (deployed.tagging) {
-    steps.push(
-      { job: deployed.tagging.job.name },
-      { crawler: deployed.tagging.crawlers.tagged!.crawlerName },
-    );
+const built = new Map<string, EtlPipeline>();
+for (const d of buildOrder(PIPELINES.filter((p) => enabled(p.name)))) {
+  const ps = settings.pipelines[d.name]!;
+  const reads: PipelineOutput[] = [];
+  const args: Record<string, string | PipelineOutput["path"]> = { ...d.defaultArguments };
+  for (const r of d.reads ?? []) {
+    const source = built.get(r.pipeline);
+    // Without the source pipeline the argument keeps this pipeline's own default.
+    if (!source) continue;
+    const output = source.output(r.bucket ?? "processed", r.prefix);
+    reads.push(output);
+    args[r.argument ?? "--INPUT_PATH"] = output.path;
   }
-  workflows.salesDaily = new Workflow("sales-daily", {
-    workflowName: pipelineName(settings.environment, "sales-daily"),
-    description: "Nightly: clean sales and clickstream events, tag them, catalog the tagged output",
-    triggers: chain({ kind: "scheduled", schedule: salesSchedule }, steps),
-    tags: { ...settings.tags, pipeline: "sales" },
+  // With a JDBC target the rows go to the database instead.
+  if (ps.jdbc) for (const key of d.jdbc?.replacesArguments ?? []) delete args[key];
+  built.set(
+    d.name,
+    new EtlPipeline(d.name, {
+      environment: settings.environment,
+      jobName: glueJobName(d.job, settings.environment),
+      description: d.job.description,
+      scriptPath: path.join(scriptsDir, d.job.script),
+      pyFiles: [commonModule],
+      contract: d.job,
+      settings: ps,
+      bookmarks: d.job.bookmarks,
+      tempExpirationDays: settings.tempExpirationDays,
+      alertEmails: settings.alertEmails,
+      metricsNamespace: alarmSettings.namespace,
+      alarmThresholds: alarmSettings.pipelines[d.name],
+      accessLogBucket: accessLogs.bucketName,
+      tags: { ...settings.tags, pipeline: d.name },
+      inputPrefix: d.inputPrefix,
+      arguments: args,
+      tables: d.tables,
+      crawlers: d.crawlers,
+      start: startOf(d),
+      assets: (d.assets ?? []).map((file) => ({ path: path.join(scriptsDir, file) })),
+      reads,
+      jdbc: ps.jdbc &&
+        d.jdbc && {
+          settings: ps.jdbc,
+          password: config.requireSecret("jdbcPassword"),
+          region: settings.region,
+        },
+    }),
+  );
+}
+// Registry order, not build order: the dashboard's rows and the outputs follow it.
+const deployed: Record<string, EtlPipeline> = Object.fromEntries(
+  PIPELINES.filter((p) => built.has(p.name)).map((p) => [p.name, built.get(p.name)!]),
+);
+
+// Each workflow a declaration heads: its schedule starts the head's job, then each pipeline that
+// runs after it, each followed by its after-job crawlers.
+const workflows: Record<string, Workflow> = {};
+for (const { head, chain: members } of workflowPlans) {
+  const name = workflowName(head);
+  workflows[name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = new Workflow(name, {
+    workflowName: pipelineName(settings.environment, name),
+    description: head.start.kind === "workflow" ? head.start.description : undefined,
+    triggers: chain(
+      { kind: "scheduled", schedule: scheduleOf(head)! },
+      members.flatMap((m) => [
+        { job: deployed[m.name]!.job.name },
+        ...deployed[m.name]!.afterJobCrawlers,
+      ]),
+    ),
+    tags: { ...settings.tags, pipeline: head.name },
   });
 }
 
@@ -245,7 +190,7 @@ export const region = settings.region;
 /** Per pipeline: what operators and the job-run CLI need. */
 export const pipelines = Object.fromEntries(
   Object.entries(deployed).map(([name, p]) => {
-    const s = settings.pipelines[name as PipelineName].sizing;
+    const s = settings.pipelines[name]!.sizing;
     return [
       name,
       {
@@ -254,7 +199,8 @@ export const pipelines = Object.fromEntries(
         buckets: p.bucketNames,
         scriptLocation: p.job.scriptLocation,
         securityConfiguration: p.security.securityConfiguration.name,
-        databaseName: p.databaseName,
+        // A pipeline without tables or crawlers has no Glue database, so it exports none.
+        ...(p.databaseName ? { databaseName: p.databaseName } : {}),
         ddl: p.catalog?.ddl,
         triggerNames: p.triggerNames,
         workflowName: p.workflow?.name,

@@ -11,7 +11,7 @@ import {
 } from "../lib/schema";
 
 export interface CatalogTableSpec {
-  /** The table's declaration (see lib/tables.ts). */
+  /** The table's declaration (see the pipeline declarations in pipelines/). */
   readonly table: TableDeclaration;
   /** Name of the bucket holding the data; the location is `s3://<bucket>/<table.prefix>`. */
   readonly bucket: pulumi.Input<string>;

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { validateJobArguments } from "../lib/arguments";
+import { JobOptionArgument, validateJobArguments } from "../lib/arguments";
+import { METRIC_ARGUMENTS } from "../lib/observability";
 import { JobSizing } from "../lib/config";
 import { GLUE_VERSION, SPARK_COMMAND } from "../lib/glue";
 
@@ -91,7 +92,9 @@ export class GlueJob extends pulumi.ComponentResource {
     const pyFiles = (args.pyFiles ?? []).map((f, i) => upload(f, `${name}-pyfile-${i}`, "lib"));
 
     const s = args.sizing;
-    const managed: Record<string, pulumi.Input<string>> = {
+    // Exactly the keys lib/arguments.ts lists as managed: a key added here and not there (or the
+    // reverse) fails to compile, so the program's and the CLI's refusals stay in step.
+    const options: Record<JobOptionArgument, pulumi.Input<string> | undefined> = {
       "--job-language": "python",
       "--job-bookmark-option":
         args.bookmarks === false ? "job-bookmark-disable" : "job-bookmark-enable",
@@ -105,14 +108,22 @@ export class GlueJob extends pulumi.ComponentResource {
       "--enable-auto-scaling": "true",
       "--enable-glue-datacatalog": "true",
       "--enable-job-insights": "true",
+      "--extra-py-files":
+        pyFiles.length > 0 ? pulumi.all(pyFiles).apply((p) => p.join(",")) : undefined,
     };
-    if (args.metrics) {
-      managed["--METRICS_NAMESPACE"] = args.metrics.namespace;
-      managed["--PIPELINE"] = args.metrics.pipeline;
-      managed["--ENVIRONMENT"] = args.metrics.environment;
-    }
-    if (pyFiles.length > 0)
-      managed["--extra-py-files"] = pulumi.all(pyFiles).apply((p) => p.join(","));
+    const metrics: Record<(typeof METRIC_ARGUMENTS)[number], string> | undefined = args.metrics && {
+      "--METRICS_NAMESPACE": args.metrics.namespace,
+      "--PIPELINE": args.metrics.pipeline,
+      "--ENVIRONMENT": args.metrics.environment,
+    };
+    const { "--extra-py-files": extraPyFiles, ...glueOptions } = options;
+    const managed: Record<string, pulumi.Input<string>> = {};
+    for (const [k, v] of Object.entries({
+      ...glueOptions,
+      ...metrics,
+      "--extra-py-files": extraPyFiles,
+    }))
+      if (v !== undefined) managed[k] = v;
 
     this.job = new aws.glue.Job(
       `${name}-job`,

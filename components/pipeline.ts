@@ -1,10 +1,15 @@
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Placeholder, expandPlaceholders, validateJobArguments } from "../lib/arguments";
+import {
+  JobArgumentsError,
+  Placeholder,
+  expandPlaceholders,
+  validateJobArguments,
+} from "../lib/arguments";
 import { AwsContext, PolicyStatement, awsContext } from "../lib/aws";
 import { JdbcSettings, PipelineSettings } from "../lib/config";
-import { PipelineTable } from "../lib/tables";
+import { JobContract, PIPELINE_NAME_RE, PipelineCrawler, PipelineTable } from "../lib/declaration";
 import { AlarmThresholds, DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS } from "../lib/observability";
 import { PipelineAlarms } from "./alarms";
 import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
@@ -13,13 +18,11 @@ import { JdbcConnection } from "./connection";
 import { Crawler } from "./crawler";
 import { S3EventJobStarter, S3EventWorkflowStart, logGroupKeyStatement } from "./events";
 import { GlueJob } from "./job";
-import { GlueJobRole, S3Location } from "./role";
+import { GlueJobRole } from "./role";
 import { PipelineSecurity } from "./security";
 import { BUCKET_PURPOSES, BucketPurpose, PipelineStorage } from "./storage";
 import { TriggerAction, Triggers, Workflow, chain } from "./triggers";
 import { pipelineDatabaseName, pipelineName } from "../lib/names";
-
-export { pipelineDatabaseName };
 
 /** How the pipeline's job is started. */
 export type PipelineStart =
@@ -30,7 +33,7 @@ export type PipelineStart =
   /**
    * Objects landing in the raw bucket under prefix…suffix go through EventBridge to a Glue
    * workflow whose EVENT trigger starts the job once `batchSize` objects arrived or
-   * `batchWindowSeconds` passed.
+   * `batchWindowSeconds` passed; crawlers marked `afterJob` run when the job SUCCEEDED.
    */
   | {
       readonly kind: "s3Workflow";
@@ -50,20 +53,25 @@ export type PipelineStart =
       readonly suffix?: string;
       readonly argumentName: string;
     }
-  /** Started by a workflow declared outside the pipeline (see index.ts); no trigger here. */
-  | { readonly kind: "external" };
+  /**
+   * Runs in a workflow of the stack (built from the pipeline declarations) started on `schedule`;
+   * no trigger here, and crawlers marked `afterJob` run in that workflow.
+   */
+  | { readonly kind: "workflow"; readonly schedule: string };
 
-export interface PipelineCrawler {
-  /** Short name, part of the crawler's name, e.g. `raw`. */
-  readonly name: string;
-  /** Which of the pipeline's buckets it crawls. */
-  readonly bucket: "raw" | "processed";
-  /** Prefixes in that bucket, each ending in "/". */
-  readonly prefixes: readonly string[];
-  /** Glue cron for a crawler of its own schedule. Default none. */
-  readonly schedule?: string;
-  /** Prefix of the table names it creates. Default none. */
-  readonly tablePrefix?: string;
+export type { PipelineCrawler };
+
+/** Output of this pipeline that another pipeline's job may read: what `reads` grants. */
+export interface PipelineOutput {
+  /** The pipeline that writes it. */
+  readonly pipeline: string;
+  readonly bucketArn: pulumi.Output<string>;
+  /** Prefix in that bucket, ending in "/". */
+  readonly prefix: string;
+  /** `s3://<bucket>/<prefix>`. */
+  readonly path: pulumi.Output<string>;
+  /** The writer's KMS key, which the reader needs to decrypt. */
+  readonly keyArn: pulumi.Output<string>;
 }
 
 /** A file the job reads besides its input, uploaded to the scripts bucket under `config/`. */
@@ -94,8 +102,13 @@ export interface EtlPipelineArgs {
   readonly arguments?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Prefix of the raw bucket the job reads; its IAM read access stops there. Default "" (all). */
   readonly inputPrefix?: string;
-  /** Locations outside the pipeline the job reads (e.g. another pipeline's output). Default none. */
-  readonly extraRead?: readonly S3Location[];
+  /**
+   * Other pipelines' output the job reads (from their `output()`): each gets a read grant and a
+   * decrypt grant on its writer's key. Default none.
+   */
+  readonly reads?: readonly PipelineOutput[];
+  /** The script's argument contract: every argument the job is given must be in it. Default none. */
+  readonly contract?: JobContract;
   /** Days before temp objects expire. Default 7. */
   readonly tempExpirationDays?: number;
   /** Bucket (name) that receives the S3 server access logs of the pipeline's buckets (AccessLogBucket). */
@@ -124,18 +137,24 @@ export interface EtlPipelineArgs {
   readonly metricsNamespace?: string;
   /** Thresholds of the pipeline's alarms. Default: 5 % rejected, 3 × typicalRunMinutes, 60 minutes' grace. */
   readonly alarmThresholds?: AlarmThresholds;
-  /**
-   * Glue cron of the schedule that starts the job from outside the pipeline (a workflow's), for
-   * the late-data alarm; a `schedule` start is used without it. Default none.
-   */
-  readonly expectedSchedule?: string;
-  /** Further IAM statements for the job role. Default none. */
-  readonly extraStatements?: PolicyStatement[];
   /** Tags for every taggable resource (environment, owner, cost-center at least). */
   readonly tags: Record<string, string>;
 }
 
-const NAME_RE = /^[a-z][a-z0-9-]{0,19}$/;
+const NAME_RE = PIPELINE_NAME_RE;
+
+/** One decrypt grant per pipeline whose output the job reads, on that pipeline's key. */
+function decryptStatements(reads: readonly PipelineOutput[]): PolicyStatement[] {
+  const byPipeline = new Map(reads.map((r) => [r.pipeline, r.keyArn]));
+  return [...byPipeline].map(([pipeline, keyArn]) => ({
+    Sid: `Decrypt${pipeline.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}Output`,
+    Effect: "Allow",
+    Action: "kms:Decrypt",
+    Resource: keyArn,
+  }));
+}
+
+export { pipelineDatabaseName };
 
 /**
  * One ETL pipeline: its buckets, KMS key and Glue security configuration, the job's IAM role,
@@ -149,7 +168,8 @@ export class EtlPipeline extends pulumi.ComponentResource {
   public readonly job: GlueJob;
   public readonly context: AwsContext;
   public readonly bucketNames: Readonly<Record<BucketPurpose, pulumi.Output<string>>>;
-  public readonly databaseName: string;
+  /** The pipeline's Glue database, when it has one (tables or crawlers). */
+  public readonly databaseName?: string;
   public readonly catalog?: Catalog;
   public readonly crawlers: Readonly<Record<string, Crawler>>;
   public readonly alerts: Alerts;
@@ -159,6 +179,9 @@ export class EtlPipeline extends pulumi.ComponentResource {
   public readonly triggerNames: Readonly<Record<string, pulumi.Output<string>>>;
   public readonly workflow?: Workflow;
   public readonly jdbcConnection?: JdbcConnection;
+  /** The pipeline's name, as given to the constructor. */
+  public readonly pipelineName: string;
+  private readonly afterJobCrawlerNames: readonly string[];
 
   constructor(name: string, args: EtlPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("glue-etl:pipeline:EtlPipeline", name, {}, opts);
@@ -173,9 +196,36 @@ export class EtlPipeline extends pulumi.ComponentResource {
       Object.entries(args.arguments ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : ""]),
     );
     validateJobArguments(name, literalArgs);
+    if (args.contract) {
+      const jdbcKeys = args.jdbc ? ["--JDBC_CONNECTION_NAME", "--JDBC_TABLE"] : [];
+      const unknown = [...Object.keys(literalArgs), ...jdbcKeys].filter(
+        (k) => !(k in args.contract!.arguments),
+      );
+      if (unknown.length > 0)
+        throw new JobArgumentsError(
+          name,
+          unknown.map(
+            (k) =>
+              `${k}: not in the argument contract of ${args.contract!.script}; allowed: ${Object.keys(args.contract!.arguments).join(", ")}`,
+          ),
+        );
+    }
+    const hasCatalog = (args.tables?.length ?? 0) > 0 || (args.crawlers?.length ?? 0) > 0;
+    const usesDatabase = Object.entries(literalArgs).filter(([, v]) => v.includes("{database}"));
+    if (!hasCatalog && usesDatabase.length > 0)
+      throw new JobArgumentsError(
+        name,
+        usesDatabase.map(
+          ([k]) =>
+            `${k}: uses {database}, but the pipeline has no tables or crawlers, so no Glue database; declare its tables or drop {database}`,
+        ),
+      );
     const child = { parent: this };
+    this.pipelineName = name;
+    this.afterJobCrawlerNames = (args.crawlers ?? []).filter((c) => c.afterJob).map((c) => c.name);
     const physical = pipelineName(args.environment, name);
-    this.databaseName = pipelineDatabaseName(args.environment, name);
+    const databaseName = pipelineDatabaseName(args.environment, name);
+    this.databaseName = hasCatalog ? databaseName : undefined;
     this.context = awsContext(this);
     const start = args.start ?? { kind: "onDemand" };
     // Named up front: the key policy must let CloudWatch Logs use the key for it before it exists.
@@ -253,12 +303,12 @@ export class EtlPipeline extends pulumi.ComponentResource {
           ...(args.assets?.length
             ? [{ bucketArn: b.scripts.arn, prefix: "config/", list: false }]
             : []),
-          ...(args.extraRead ?? []),
+          ...(args.reads ?? []).map((r) => ({ bucketArn: r.bucketArn, prefix: r.prefix })),
         ],
         readWrite: [{ bucketArn: b.processed.arn }, { bucketArn: b.temp.arn }],
         kmsKeyArn: keyArn,
         extraStatements: [
-          ...(args.extraStatements ?? []),
+          ...decryptStatements(args.reads ?? []),
           ...jdbcStatements,
           {
             Sid: "PublishRunMetrics",
@@ -301,15 +351,18 @@ export class EtlPipeline extends pulumi.ComponentResource {
         securityConfigurationName: this.security.securityConfiguration.name,
         tempDir: pulumi.interpolate`s3://${b.temp.bucket}/glue-temp/`,
         sparkUiLogsPath: pulumi.interpolate`s3://${b.temp.bucket}/spark-ui-logs/`,
-        arguments: this.expandArguments({
-          ...(args.arguments ?? {}),
-          ...(this.jdbcConnection && args.jdbc
-            ? {
-                "--JDBC_CONNECTION_NAME": this.jdbcConnection.name,
-                "--JDBC_TABLE": args.jdbc.settings.table,
-              }
-            : {}),
-        }),
+        arguments: this.expandArguments(
+          {
+            ...(args.arguments ?? {}),
+            ...(this.jdbcConnection && args.jdbc
+              ? {
+                  "--JDBC_CONNECTION_NAME": this.jdbcConnection.name,
+                  "--JDBC_TABLE": args.jdbc.settings.table,
+                }
+              : {}),
+          },
+          databaseName,
+        ),
         connections: this.jdbcConnection ? [this.jdbcConnection.name] : undefined,
         metrics: { namespace, pipeline: name, environment: args.environment },
         bookmarks: args.bookmarks,
@@ -318,11 +371,11 @@ export class EtlPipeline extends pulumi.ComponentResource {
       child,
     );
 
-    if (args.tables?.length || args.crawlers?.length) {
+    if (hasCatalog) {
       this.catalog = new Catalog(
         `${name}-catalog`,
         {
-          databaseName: this.databaseName,
+          databaseName,
           tables: (args.tables ?? []).map((t) => ({ table: t.table, bucket: b[t.bucket].bucket })),
           athenaResultsBucket: b.temp.bucket,
           kmsKeyArn: keyArn,
@@ -350,6 +403,11 @@ export class EtlPipeline extends pulumi.ComponentResource {
       );
     }
     this.crawlers = crawlers;
+    // In a stack workflow, that workflow runs them after the job.
+    const afterJob: TriggerAction[] = (start.kind === "workflow" ? [] : (args.crawlers ?? []))
+      .filter((c) => c.afterJob)
+      .map((c) => ({ crawler: crawlers[c.name]!.crawlerName }));
+
     const jobAction: TriggerAction = { job: this.job.name };
     const tagsOf = args.tags;
     if (start.kind === "s3Workflow") {
@@ -364,7 +422,7 @@ export class EtlPipeline extends pulumi.ComponentResource {
               batchSize: start.batchSize,
               batchWindowSeconds: start.batchWindowSeconds,
             },
-            [jobAction],
+            [jobAction, ...afterJob],
           ),
           tags: tagsOf,
         },
@@ -406,6 +464,15 @@ export class EtlPipeline extends pulumi.ComponentResource {
         ...(start.kind === "schedule"
           ? { schedule: { kind: "scheduled", schedule: start.schedule, actions: [jobAction] } }
           : {}),
+        ...(afterJob.length
+          ? {
+              "after-job": {
+                kind: "conditional",
+                when: [{ job: this.job.name }],
+                actions: afterJob,
+              },
+            }
+          : {}),
       };
       this.triggerNames =
         Object.keys(specs).length > 0
@@ -435,7 +502,8 @@ export class EtlPipeline extends pulumi.ComponentResource {
         typicalRunMinutes: args.settings.typicalRunMinutes,
         namespace,
         thresholds: args.alarmThresholds ?? DEFAULT_THRESHOLDS,
-        schedule: start.kind === "schedule" ? start.schedule : args.expectedSchedule,
+        schedule:
+          start.kind === "schedule" || start.kind === "workflow" ? start.schedule : undefined,
         tags: tagsOf,
       },
       child,
@@ -454,16 +522,34 @@ export class EtlPipeline extends pulumi.ComponentResource {
     });
   }
 
+  /** Output under `prefix` of one of this pipeline's buckets, for another pipeline's `reads`. */
+  output(bucket: "raw" | "processed", prefix: string): PipelineOutput {
+    const b = this.storage.buckets[bucket];
+    return {
+      pipeline: this.pipelineName,
+      bucketArn: b.arn,
+      prefix,
+      path: pulumi.interpolate`s3://${b.bucket}/${prefix}`,
+      keyArn: this.security.key.arn,
+    };
+  }
+
+  /** Crawlers that run after the job, for a workflow that runs it. */
+  get afterJobCrawlers(): TriggerAction[] {
+    return this.afterJobCrawlerNames.map((n) => ({ crawler: this.crawlers[n]!.crawlerName }));
+  }
+
   /** Arguments with placeholders replaced; Outputs (another pipeline's paths) pass through. */
   private expandArguments(
     args: Readonly<Record<string, pulumi.Input<string>>>,
+    databaseName: string,
   ): Record<string, pulumi.Input<string>> {
     const values = pulumi.all(this.bucketNames).apply((names): Record<Placeholder, string> => ({
       raw: `s3://${names.raw}`,
       processed: `s3://${names.processed}`,
       scripts: `s3://${names.scripts}`,
       temp: `s3://${names.temp}`,
-      database: this.databaseName,
+      database: databaseName,
     }));
     return Object.fromEntries(
       Object.entries(args).map(([k, v]) => [

@@ -2,6 +2,7 @@
  * Glue job arguments: which ones Glue reserves, which ones the component manages, and the
  * `{raw}`-style placeholders that pipelines use to point at their own buckets. Pure.
  */
+import { METRIC_ARGUMENTS } from "./observability";
 
 /** Glue sets or forbids these itself; a job that sets them misbehaves or is rejected. */
 export const RESERVED_ARGUMENTS = [
@@ -12,8 +13,11 @@ export const RESERVED_ARGUMENTS = [
   "--mode",
 ] as const;
 
-/** Set by the job component from its own settings; a pipeline changes them through those. */
-export const MANAGED_ARGUMENTS = [
+/**
+ * Glue options the job component sets from its own settings (`components/job.ts` builds its
+ * default arguments as a record of exactly these keys, so the two cannot drift).
+ */
+export const JOB_OPTION_ARGUMENTS = [
   "--job-language",
   "--job-bookmark-option",
   "--TempDir",
@@ -25,11 +29,11 @@ export const MANAGED_ARGUMENTS = [
   "--enable-glue-datacatalog",
   "--enable-job-insights",
   "--extra-py-files",
-  // Where the script publishes its run metrics (lib/observability.ts).
-  "--METRICS_NAMESPACE",
-  "--PIPELINE",
-  "--ENVIRONMENT",
 ] as const;
+export type JobOptionArgument = (typeof JOB_OPTION_ARGUMENTS)[number];
+
+/** Set by the job component; a pipeline changes them through its settings. */
+export const MANAGED_ARGUMENTS = [...JOB_OPTION_ARGUMENTS, ...METRIC_ARGUMENTS] as const;
 
 /**
  * Glue 4.0 and earlier only: Glue 5.0 logs every job to CloudWatch in real time and ignores these,

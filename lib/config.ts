@@ -7,7 +7,8 @@
 import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { CRON_EXAMPLE, validateGlueCron } from "./cron";
-import { JOBS, PIPELINE_NAMES, PipelineName } from "./jobs";
+import { PIPELINES, PIPELINE_NAMES, PipelineName } from "../pipelines";
+import { eventStartReason, workflowHeadOf, workflowName } from "./declaration";
 import {
   EXECUTION_CLASSES,
   ExecutionClass,
@@ -54,7 +55,7 @@ export interface PipelineSettings {
   readonly typicalRunMinutes: number;
   /** Glue cron expression for a scheduled run, when the pipeline has one. */
   readonly schedule?: string;
-  /** Write to a database through a Glue JDBC connection instead of Parquet (tagging only). */
+  /** Write to a database through a Glue JDBC connection instead of Parquet (pipelines whose declaration allows it). */
   readonly jdbc?: JdbcSettings;
 }
 
@@ -67,8 +68,10 @@ export interface JdbcSettings {
   readonly username: string;
 }
 
-/** Pipelines whose scripts can write through a JDBC connection. */
-export const JDBC_PIPELINES: readonly PipelineName[] = ["tagging"];
+/** Pipelines whose scripts can write through a JDBC connection (their declarations say so). */
+export const JDBC_PIPELINES: readonly PipelineName[] = PIPELINES.filter((p) => p.jdbc).map(
+  (p) => p.name,
+);
 const JDBC_URL_RE = /^jdbc:(postgresql|mysql|sqlserver|oracle:thin|redshift):\/\/?[^\s]+$/;
 const SQL_TABLE_RE = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
@@ -147,12 +150,15 @@ const TEXT_KEYS = new Set(["environment", "owner", "costCenter", "jdbcPassword"]
 
 /**
  * Pipelines that S3 events start, with what starts them: a `schedule` would be ignored there, so
- * it is refused. `tagging` runs after `sales` in the nightly workflow while `sales` is enabled.
+ * it is refused. A pipeline that runs in another's workflow refuses one while that is enabled.
  */
-export const EVENT_STARTED_PIPELINES: Readonly<Partial<Record<PipelineName, string>>> = {
-  genomics: "CSV files landing under csv/ in its raw bucket start it",
-  manifest: "each manifest.json landing under manifests/ in its raw bucket starts it",
-};
+export const EVENT_STARTED_PIPELINES: Readonly<Partial<Record<PipelineName, string>>> =
+  Object.fromEntries(
+    PIPELINES.flatMap((p) => {
+      const reason = eventStartReason(p.start);
+      return reason ? [[p.name, reason]] : [];
+    }),
+  );
 
 // --- The schema: one zod type per key; `error` is what users read after "allowed:". ---
 
@@ -452,17 +458,20 @@ function flexProblem(
  * would process the same new files twice. Names the key that set the value (the pipeline's own,
  * or the stack-wide one it inherited).
  */
+const bookmarked = (name: PipelineName) =>
+  PIPELINES.some((p) => p.name === name && p.job.bookmarks);
+
 function bookmarkConcurrency(
   c: Collector,
   pipeline: PipelineName,
   s: JobSizing,
   ownValue: boolean,
 ): void {
-  if (!JOBS[pipeline].bookmarks || s.maxConcurrentRuns <= 1) return;
+  if (!bookmarked(pipeline) || s.maxConcurrentRuns <= 1) return;
   const key = ownValue
     ? `${NS}:pipelines.${pipeline}.maxConcurrentRuns`
     : `${NS}:sizing.maxConcurrentRuns (inherited by pipelines.${pipeline})`;
-  const unbookmarked = PIPELINE_NAMES.filter((p) => !JOBS[p].bookmarks);
+  const unbookmarked = PIPELINE_NAMES.filter((p) => !bookmarked(p));
   c.add(
     key,
     s.maxConcurrentRuns,
@@ -564,7 +573,7 @@ export function validateStackConfig(
   const base = v.sizing && !flexClash ? v.sizing : undefined;
   const rawPipelines = (raw.pipelines ?? {}) as Record<string, unknown>;
   const written = (v.pipelines ?? {}) as Partial<Record<PipelineName, RawPipeline>>;
-  const salesEnabled = written.sales?.enabled !== false;
+  const enabledInFile = (name: string) => written[name]?.enabled !== false;
   const pipelines: Partial<Record<PipelineName, PipelineSettings>> = {};
   /** Pipelines whose default typical run is longer than the stack-wide timeout. */
   const outrunByDefault: PipelineName[] = [];
@@ -574,11 +583,12 @@ export function validateStackConfig(
     if (rawPipelines[name] !== undefined && written[name] === undefined) continue;
     const p: RawPipeline = written[name] ?? {};
     let ok = true;
-    if (p.schedule !== undefined && name === "tagging" && salesEnabled) {
+    const head = workflowHeadOf(PIPELINES, name, enabledInFile);
+    if (p.schedule !== undefined && head && head.name !== name) {
       c.add(
         `${prefix}.schedule`,
         p.schedule,
-        `no schedule while the sales pipeline is enabled: tagging runs after sales in the nightly workflow, which ${NS}:pipelines.sales.schedule schedules`,
+        `no schedule while the ${head.name} pipeline is enabled: ${name} runs after it in the ${workflowName(head)} workflow, which ${NS}:pipelines.${head.name}.schedule schedules`,
       );
       ok = false;
     }

@@ -5,7 +5,7 @@
  */
 import { ConfigProblem, ConfigValidationError } from "./config";
 import { longestGapMinutes } from "./cron";
-import { PIPELINE_NAMES, PipelineName } from "./jobs";
+import { PIPELINE_NAMES, PipelineName } from "../pipelines";
 
 /** Metric names as `glue_etl_common.py` publishes them, with the dimensions of every datum. */
 export const RUN_METRICS = {

@@ -298,9 +298,7 @@ def convert(
 
 
 def main(argv: Sequence[str]) -> None:
-    args = common.parse_args(
-        argv, required=["INPUT_PATH", "OUTPUT_PATH"], optional={"REJECTED_PATH": None}
-    )
+    args = common.job_args(argv, JOB)
     run = common.start_job(JOB, args)
     counts = convert(
         run.spark,

@@ -46,6 +46,107 @@ class JobInputError(ValueError):
 # Arguments
 # --------------------------------------------------------------------------------------------
 
+# Each script's arguments as its pipeline declares them: what main() parses, on Glue and locally.
+# BEGIN GENERATED CONTRACTS
+# From the pipeline declarations (pipelines/*.ts) by `npm run contracts`; do not edit.
+CONTRACTS: dict[str, Any] = json.loads(r"""
+{
+  "reservedArguments": [
+    "JOB_NAME",
+    "JOB_ID",
+    "JOB_RUN_ID"
+  ],
+  "metricArguments": [
+    "METRICS_NAMESPACE",
+    "PIPELINE",
+    "ENVIRONMENT"
+  ],
+  "scripts": {
+    "genomics_csv_to_parquet": {
+      "pipeline": "genomics",
+      "required": [
+        "INPUT_PATH",
+        "OUTPUT_PATH"
+      ],
+      "optional": {
+        "REJECTED_PATH": null
+      }
+    },
+    "table_splitter": {
+      "pipeline": "splitter",
+      "required": [
+        "OUTPUT_PATH"
+      ],
+      "optional": {
+        "DATABASE_NAME": null,
+        "TABLE_NAME": null,
+        "INPUT_PATH": null,
+        "ID_COLUMN": null,
+        "MAX_IN_FLIGHT": null,
+        "S3_ENDPOINT_URL": null,
+        "REJECTED_PATH": null
+      }
+    },
+    "ndjson_manifest_to_parquet": {
+      "pipeline": "manifest",
+      "required": [
+        "MANIFEST_PATH",
+        "OUTPUT_PATH"
+      ],
+      "optional": {
+        "REJECTED_PATH": null,
+        "TARGET_FILE_MB": null,
+        "COLUMNS": null
+      }
+    },
+    "sales_raw_to_processed": {
+      "pipeline": "sales",
+      "required": [
+        "INPUT_PATH",
+        "OUTPUT_PATH"
+      ],
+      "optional": {
+        "INPUT_FORMAT": null,
+        "TIMESTAMP_COLUMN": null,
+        "AMOUNT_COLUMN": null,
+        "REJECTED_PATH": null
+      }
+    },
+    "regex_tagging": {
+      "pipeline": "tagging",
+      "required": [
+        "INPUT_PATH",
+        "RULES_PATH"
+      ],
+      "optional": {
+        "OUTPUT_PATH": null,
+        "JDBC_CONNECTION_NAME": null,
+        "JDBC_URL": null,
+        "JDBC_TABLE": null,
+        "TAGS_COLUMN": "tags",
+        "REJECTED_PATH": null
+      }
+    }
+  }
+}
+""")
+# END GENERATED CONTRACTS
+
+#: Where the run metrics go; the job component passes them to every job. Without
+#: ``--METRICS_NAMESPACE`` (a local run) nothing is published.
+METRIC_ARGUMENTS: tuple[str, ...] = tuple(CONTRACTS["metricArguments"])
+
+
+def job_args(argv: Sequence[str], job: str) -> dict[str, str | None]:
+    """Resolve the arguments of script ``job`` (its file name without ``.py``) by its contract."""
+    contract = CONTRACTS["scripts"].get(job)
+    if contract is None:
+        raise JobInputError(
+            f"no argument contract for script {job!r}; declare its pipeline under pipelines/ "
+            "and run npm run contracts"
+        )
+    return parse_args(argv, contract["required"], contract["optional"])
+
 
 def glue_available() -> bool:
     try:
@@ -85,7 +186,7 @@ def _given(argv: Sequence[str], name: str) -> bool:
 def _parse_local(
     argv: Sequence[str], required: Sequence[str], optional: Mapping[str, str | None]
 ) -> dict[str, str | None]:
-    known = [*required, *optional, "JOB_NAME", *METRIC_ARGUMENTS]
+    known = [*required, *optional, *CONTRACTS["reservedArguments"], *METRIC_ARGUMENTS]
     usage = "arguments: " + " ".join(
         [f"--{n} VALUE" for n in required] + [f"[--{n} VALUE]" for n in optional]
     )
@@ -343,8 +444,6 @@ def parse_summary(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 #: Job arguments the program sets on every job so the driver knows where its metrics go.
-#: Without ``--METRICS_NAMESPACE`` (a local run) nothing is published.
-METRIC_ARGUMENTS = ("METRICS_NAMESPACE", "PIPELINE", "ENVIRONMENT")
 METRIC_DIMENSIONS = ("pipeline", "environment", "job")
 #: The metric names alarms and the dashboard read; the same names in lib/observability.ts.
 METRIC_UNITS = {

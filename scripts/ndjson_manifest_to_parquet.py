@@ -727,11 +727,7 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-    args = common.parse_args(
-        argv,
-        required=["MANIFEST_PATH", "OUTPUT_PATH"],
-        optional={"REJECTED_PATH": None, "TARGET_FILE_MB": None, "COLUMNS": None},
-    )
+    args = common.job_args(argv, JOB)
     run = common.start_job(JOB, args)
     columns = [c.strip() for c in (args.get("COLUMNS") or "").split(",") if c.strip()]
     counts = convert(

@@ -674,19 +674,7 @@ def run(
 
 
 def main(argv: Sequence[str]) -> None:
-    args = common.parse_args(
-        argv,
-        required=["INPUT_PATH", "RULES_PATH"],
-        optional={
-            "OUTPUT_PATH": None,
-            "JDBC_CONNECTION_NAME": None,
-            "JDBC_URL": None,
-            "JDBC_TABLE": None,
-            "TAGS_COLUMN": TAGS,
-            # Every job takes it; typed Parquet input has no unparseable rows, so it stays unused.
-            "REJECTED_PATH": None,
-        },
-    )
+    args = common.job_args(argv, JOB)
     job = common.start_job(JOB, args)
     jdbc: JdbcTarget | None = None
     if args.get("JDBC_CONNECTION_NAME"):

@@ -604,16 +604,7 @@ def _convert(
 
 
 def main(argv: Sequence[str]) -> None:
-    args = common.parse_args(
-        argv,
-        required=["INPUT_PATH", "OUTPUT_PATH"],
-        optional={
-            "INPUT_FORMAT": None,
-            "REJECTED_PATH": None,
-            "TIMESTAMP_COLUMN": None,
-            "AMOUNT_COLUMN": None,
-        },
-    )
+    args = common.job_args(argv, JOB)
     run = common.start_job(JOB, args)
     counts = convert(
         run.spark,

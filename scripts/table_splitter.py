@@ -524,19 +524,7 @@ def split(
 
 
 def main(argv: Sequence[str]) -> None:
-    args = common.parse_args(
-        argv,
-        required=["OUTPUT_PATH"],
-        optional={
-            "DATABASE_NAME": None,
-            "TABLE_NAME": None,
-            "INPUT_PATH": None,
-            "ID_COLUMN": None,
-            "MAX_IN_FLIGHT": None,
-            "S3_ENDPOINT_URL": None,
-            "REJECTED_PATH": None,
-        },
-    )
+    args = common.job_args(argv, JOB)
     job = common.start_job(JOB, args)
     if args.get("DATABASE_NAME") and args.get("TABLE_NAME") and job.glue_context is not None:
         # No transformation_ctx: a bookmark would skip rows a rerun must overwrite.

@@ -10,7 +10,10 @@ import {
   StackSettings,
   validateStackConfig,
 } from "../lib/config";
-import { PIPELINE_NAMES } from "../lib/jobs";
+import { PIPELINES, PIPELINE_NAMES } from "../pipelines";
+
+const bookmarked = PIPELINES.filter((p) => p.job.bookmarks).map((p) => p.name);
+const unbookmarked = PIPELINES.filter((p) => !p.job.bookmarks).map((p) => p.name);
 import { JobArgumentsError, expandPlaceholders, validateJobArguments } from "../lib/arguments";
 import { REPO_ROOT, loadStackConfig, projectConfigDefaults } from "../tools/offline";
 
@@ -176,7 +179,7 @@ describe("stack config validation", () => {
       "unknown pipeline",
       { ...good, pipelines: { genomic: { numberOfWorkers: 4 } } },
       [
-        'glue-etl:pipelines.genomic: got {"numberOfWorkers":4}; allowed: no such pipeline; did you mean glue-etl:pipelines.genomics? pipelines of this program: genomics, splitter, manifest, sales, tagging',
+        `glue-etl:pipelines.genomic: got {"numberOfWorkers":4}; allowed: no such pipeline; did you mean glue-etl:pipelines.genomics? pipelines of this program: ${PIPELINE_NAMES.join(", ")}`,
       ],
     ],
     [
@@ -296,12 +299,11 @@ describe("stack config validation", () => {
   });
 
   it("refuses overlapping runs of a bookmarked job, naming the key that set them", () => {
-    const allowed =
-      "set glue-etl:pipelines.PIPE.maxConcurrentRuns to 1, and raise it only for pipelines without bookmarks (splitter, manifest)";
+    const allowed = `set glue-etl:pipelines.PIPE.maxConcurrentRuns to 1, and raise it only for pipelines without bookmarks (${unbookmarked.join(", ")})`;
     const why = (p: string) =>
       `1 for ${p}, whose job uses bookmarks (overlapping runs would read the same new files twice); ${allowed.replace("PIPE", p)}`;
     expect(problemsOf(withSizing({ maxConcurrentRuns: 30 }))).to.deep.equal(
-      ["genomics", "sales", "tagging"].map(
+      bookmarked.map(
         (p) =>
           `glue-etl:sizing.maxConcurrentRuns (inherited by pipelines.${p}): got 30; allowed: ${why(p)}`,
       ),

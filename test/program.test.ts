@@ -4,6 +4,8 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { ConfigValidationError } from "../lib/config";
 import { OfflineProgramError, OfflineRun, REPO_ROOT, runStackOffline } from "../tools/offline";
+import { PIPELINES, PIPELINE_NAMES } from "../pipelines";
+import { plannedWorkflows, workflowName } from "../lib/declaration";
 import { asList, named, ofType, policyOf, stackRun } from "./support/program";
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -135,14 +137,16 @@ for (const stack of ["dev", "prod"] as const) {
       expect(named(run, JOB, "genomics-job").inputs.securityConfiguration).to.equal(sc.name);
     });
 
-    const PIPELINES = ["genomics", "splitter", "manifest", "sales", "tagging"];
+    // Every pipeline of the registry is enabled in both stack files.
+    const NAMES = PIPELINE_NAMES;
+    const WORKFLOWS = plannedWorkflows(PIPELINES, () => true).map((w) => workflowName(w.head));
     const keyArnOf = (pipeline: string) =>
       `arn:aws:kms:eu-west-1:123456789012:key/${pipeline}-key-mock-key-id`;
 
     it("gives every bucket of every pipeline SSE-KMS with its own key, owner-enforced ownership and a full public access block", () => {
       const buckets = ofType(run, BUCKET).filter((b) => b.name !== LOG_BUCKET);
       expect(buckets.map((b) => b.name).sort()).to.deep.equal(
-        PIPELINES.flatMap((p) =>
+        NAMES.flatMap((p) =>
           ["processed", "raw", "scripts", "temp"].map((k) => `${p}-${k}`),
         ).sort(),
       );
@@ -207,10 +211,10 @@ for (const stack of ["dev", "prod"] as const) {
       expect(versioned.sort()).to.deep.equal(
         [
           LOG_BUCKET,
-          ...PIPELINES.flatMap((p) => ["processed", "raw", "scripts"].map((k) => `${p}-${k}`)),
+          ...NAMES.flatMap((p) => ["processed", "raw", "scripts"].map((k) => `${p}-${k}`)),
         ].sort(),
       );
-      for (const p of PIPELINES) {
+      for (const p of NAMES) {
         const lifecycle = named(
           run,
           "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
@@ -227,7 +231,7 @@ for (const stack of ["dev", "prod"] as const) {
       const logging = ofType(run, "aws:s3/bucketLogging:BucketLogging");
       const logBucket = `glue-etl-${stack}-logs-offline`;
       const pipelineBuckets = ofType(run, BUCKET).filter((b) => b.name !== LOG_BUCKET);
-      expect(pipelineBuckets).to.have.length(20);
+      expect(pipelineBuckets).to.have.length(4 * NAMES.length);
       for (const b of pipelineBuckets) {
         const own = logging.filter((l) => l.inputs.bucket === `${b.name}-id`);
         const [pipeline, purpose] = b.name.split("-") as [string, string];
@@ -243,7 +247,7 @@ for (const stack of ["dev", "prod"] as const) {
           },
         ]);
       }
-      expect(logging).to.have.length(20);
+      expect(logging).to.have.length(4 * NAMES.length);
     });
 
     it("locks down the log bucket: SSE-S3, owner-enforced, no public access, TLS-only, versioned, expiring", () => {
@@ -378,8 +382,8 @@ for (const stack of ["dev", "prod"] as const) {
       const top = comps.filter((c) => c.parent === undefined).map((c) => `${c.type}::${c.name}`);
       expect(top.sort()).to.deep.equal(
         [
-          ...PIPELINES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
-          "glue-etl:triggers/workflow:Workflow::sales-daily",
+          ...NAMES.map((p) => `glue-etl:pipeline:EtlPipeline::${p}`),
+          ...WORKFLOWS.map((w) => `glue-etl:triggers/workflow:Workflow::${w}`),
           "glue-etl:dashboard:StackDashboard::dashboard",
           "glue-etl:logging:AccessLogBucket::access-logs",
         ].sort(),
@@ -390,7 +394,7 @@ for (const stack of ["dev", "prod"] as const) {
         expect(root, r.name).to.match(
           /^glue-etl:(pipeline:EtlPipeline|triggers\/workflow:Workflow|dashboard:StackDashboard|logging:AccessLogBucket)$/,
         );
-        const topName = [...PIPELINES, "sales-daily", "dashboard", "access-logs"].find((p) =>
+        const topName = [...NAMES, ...WORKFLOWS, "dashboard", "access-logs"].find((p) =>
           r.name.startsWith(`${p}-`),
         );
         expect(topName, r.name).not.to.equal(undefined);
@@ -407,8 +411,8 @@ for (const stack of ["dev", "prod"] as const) {
       expect(out.accessLogBucket).to.equal(`glue-etl-${stack}-logs-offline`);
       // Only the pipelines without bookmarks may run side by side.
       expect(out.pipelines.manifest!.maxConcurrentRuns).to.equal(stack === "prod" ? 30 : 1);
-      for (const p of ["genomics", "sales", "tagging"])
-        expect(out.pipelines[p]!.maxConcurrentRuns, p).to.equal(1);
+      for (const p of PIPELINES.filter((x) => x.job.bookmarks))
+        expect(out.pipelines[p.name]!.maxConcurrentRuns, p.name).to.equal(1);
       expect(out.pipelines.genomics).to.deep.include({
         jobName: `csv_to_parquet_genomic_data-${stack}`,
         maxConcurrentRuns: EXPECTED[stack].maxConcurrentRuns,

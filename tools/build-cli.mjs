@@ -24,6 +24,14 @@ export function isStale() {
   }
 }
 
+/** The pipeline declarations (`pipelines/<name>.ts`): a bundle cannot list a folder at run time. */
+function pipelineFiles() {
+  return fs
+    .readdirSync(path.join(root, "pipelines"))
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && f !== "index.ts")
+    .sort();
+}
+
 export async function build() {
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
@@ -38,9 +46,11 @@ export async function build() {
     sourcemap: true,
     metafile: true,
     logLevel: "warning",
+    define: { __GLUE_ETL_PIPELINE_FILES__: JSON.stringify(pipelineFiles()) },
   });
   const own = Object.keys(result.metafile.inputs).filter((f) => !f.includes("node_modules/"));
-  const inputs = [...own, "package-lock.json", "tools/build-cli.mjs"];
+  // The folder itself too: adding a declaration changes its modification time.
+  const inputs = [...own, "pipelines", "package-lock.json", "tools/build-cli.mjs"];
   fs.writeFileSync(INPUTS, `${JSON.stringify(inputs, null, 1)}\n`);
 }
 

@@ -8,7 +8,7 @@
  * trigger (run B when A SUCCEEDED) inherits the rate of the jobs it watches, assuming runs
  * succeed; ON_DEMAND and EVENT starts have no rate and count as unscheduled.
  */
-import { PIPELINE_NAMES, PipelineName } from "../lib/jobs";
+import { PIPELINE_NAMES, PipelineName } from "../pipelines";
 import { StackSettings } from "../lib/config";
 import { runsPerMonth } from "../lib/cron";
 import { runCostForDuration } from "../lib/pricing";

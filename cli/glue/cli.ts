@@ -3,7 +3,7 @@
  * commands, and errors printed for people with the documented exit codes.
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { JOBS, PIPELINE_NAMES } from "../../lib/jobs";
+import { JOBS, PIPELINE_NAMES } from "../../pipelines";
 import type { Aws } from "./aws";
 import { abortableSleep, Context, Io } from "./context";
 import { CliError, EXIT } from "./errors";

@@ -7,7 +7,7 @@ import {
   StartJobRunCommand,
   paginateGetJobRuns,
 } from "@aws-sdk/client-glue";
-import { PipelineName } from "../../lib/jobs";
+import { PipelineName } from "../../pipelines";
 import { errorName, explainAwsError } from "./aws";
 import type { Context } from "./context";
 import { CliError, EXIT } from "./errors";

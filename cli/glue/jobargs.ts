@@ -1,11 +1,12 @@
 /**
  * `--arg KEY=VALUE` on the command line, checked against the job's argument contract in
- * lib/jobs.ts: before any AWS call for the keys, and against the job's DefaultArguments for what
+ * pipelines/: before any AWS call for the keys, and against the job's DefaultArguments for what
  * is required.
  */
 import { distance } from "fastest-levenshtein";
 import { MANAGED_ARGUMENTS, RESERVED_ARGUMENTS } from "../../lib/arguments";
-import { JOBS, JobArgumentSpec, PipelineName } from "../../lib/jobs";
+import { JOBS, PipelineName } from "../../pipelines";
+import { JobArgumentSpec } from "../../lib/declaration";
 import { table } from "../../lib/table";
 import { UsageError } from "./errors";
 

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { JOBS, PIPELINE_NAMES, PipelineName, glueJobName } from "../../lib/jobs";
+import { JOBS, PIPELINE_NAMES, PipelineName, glueJobName } from "../../pipelines";
 import { CliError, EXIT, UsageError } from "./errors";
 import { suggest } from "./jobargs";
 

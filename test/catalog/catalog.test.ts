@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Catalog, CatalogArgs } from "../../components/catalog";
-import { SALES_PROCESSED, USER_INFO_LARGE } from "../../lib/tables";
+import { SALES_PROCESSED } from "../../pipelines/sales";
+import { USER_INFO_LARGE } from "../../pipelines/splitter";
 import { TableDeclaration } from "../../lib/schema";
 import { OfflineRun, RecordedResource } from "../../tools/offline";
 import { named, ofType } from "../support/program";

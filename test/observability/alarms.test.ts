@@ -1,5 +1,6 @@
 /** Run metrics' alarms: config, the late-data window a schedule implies, and both stacks' plans. */
 import { expect } from "chai";
+import { PIPELINE_NAMES } from "../../pipelines";
 import { ConfigValidationError } from "../../lib/config";
 import { longestGapMinutes } from "../../lib/cron";
 import {
@@ -65,7 +66,7 @@ describe("alarm config (glue-etl:alarms)", () => {
       "glue-etl:alarms.rejectedSharePercent: 150: a number from 0 to 100",
       'glue-etl:alarms.runTimeMultiplier: "3": a number from 1 to 100',
       'glue-etl:alarms.colour: "red": no such key; known keys: rejectedSharePercent, runTimeMultiplier, lateGraceMinutes, namespace, pipelines',
-      'glue-etl:alarms.pipelines.nope: "nope": a pipeline of this program: genomics, splitter, manifest, sales, tagging',
+      `glue-etl:alarms.pipelines.nope: "nope": a pipeline of this program: ${PIPELINE_NAMES.join(", ")}`,
       "glue-etl:alarms.pipelines.sales.lateGraceMinutes: -5: a number from 0 to 1440",
     ]);
   });
@@ -131,8 +132,8 @@ for (const stack of ["dev", "prod"] as const) {
 
     it("gives every job a rejected-share and a run-time alarm into its own topic", () => {
       const jobs = ofType(run, JOB);
-      expect(jobs).to.have.length(5);
-      for (const p of ["genomics", "splitter", "manifest", "sales", "tagging"]) {
+      expect(jobs).to.have.length(PIPELINE_NAMES.length);
+      for (const p of PIPELINE_NAMES) {
         for (const key of ["rejected-share", "run-time"]) {
           const a = alarm(`${p}-alarms-${key}`);
           expect(a.name).to.equal(`glue-etl-${stack}-${p}-${key}`);

@@ -1,5 +1,6 @@
 /** The stack's CloudWatch dashboard: a row per declared pipeline, valid dashboard JSON. */
 import { expect } from "chai";
+import { PIPELINE_NAMES } from "../../pipelines";
 import { ResolvedRow, dashboardBody } from "../../components/dashboard";
 import { OfflineRun, runStackOffline } from "../../tools/offline";
 import { named, ofType, stackRun } from "../support/program";
@@ -61,9 +62,7 @@ for (const stack of ["dev", "prod"] as const) {
       checkWidgets(widgets, "eu-west-1");
       const titles = widgets.filter((w) => w.type === "text").map((w) => w.properties.markdown);
       expect(titles).to.deep.equal(
-        ["genomics", "splitter", "manifest", "sales", "tagging"].map(
-          (p) => `### ${p} — \`${jobOf(p)}-${stack}\``,
-        ),
+        PIPELINE_NAMES.map((p) => `### ${p} — \`${jobOf(p)}-${stack}\``),
       );
     });
 

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { policies } from "../../policy/policies";
 import { LIMITS } from "../../lib/config";
 import { WORKER_DPUS } from "../../lib/glue";
-import { JOBS, PIPELINE_NAMES } from "../../lib/jobs";
+import { PIPELINES } from "../../pipelines";
 import { loadStackConfig, runStackOffline } from "../../tools/offline";
 import { T } from "./fixtures";
 import { ResourceSpec, Violation, fromOfflineRun, runPolicies } from "./harness";
@@ -117,14 +117,17 @@ for (const stack of ["dev", "prod"]) {
         "glue-etl:tags": { team: "genomics-platform", "data-owner": "lab@example.com" },
         "glue-etl:alertEmails": ["a@example.com", "b@example.com", "c@example.com"],
         "glue-etl:pipelines": Object.fromEntries(
-          PIPELINE_NAMES.map((p) => [
-            p,
+          PIPELINES.map((p) => [
+            p.name,
             {
               enabled: true,
               typicalRunMinutes: most("typicalRunMinutes"),
-              ...(JOBS[p].bookmarks ? {} : { maxConcurrentRuns: most("maxConcurrentRuns") }),
-              ...(p === "sales" ? { schedule: "cron(0/5 * * * ? *)" } : {}),
-              ...(p === "tagging"
+              ...(p.job.bookmarks ? {} : { maxConcurrentRuns: most("maxConcurrentRuns") }),
+              // The most frequent schedule where a schedule starts the pipeline.
+              ...(p.start.kind === "workflow" || p.start.kind === "schedule"
+                ? { schedule: "cron(0/5 * * * ? *)" }
+                : {}),
+              ...(p.jdbc
                 ? {
                     jdbc: {
                       url: "jdbc:postgresql://db.example.com:5432/analytics",
@@ -143,7 +146,7 @@ for (const stack of ["dev", "prod"]) {
 
     it("deploys it at those extremes", () => {
       const jobs = specs.filter((s) => s.type === T.job);
-      expect(jobs).to.have.length(PIPELINE_NAMES.length);
+      expect(jobs).to.have.length(PIPELINES.length);
       for (const j of jobs) {
         expect(j.props).to.deep.include({
           workerType: LARGEST_WORKER,

@@ -228,10 +228,10 @@ def test_runs_as_a_command_line_script(sources: Path, tmp_path: Path):
 
 
 def _deployed_input_glob() -> str:
-    """The glob the Pulumi program gives the deployed job under csv/ (lib/jobs.ts)."""
-    source = (SCRIPTS.parent / "lib" / "jobs.ts").read_text()
+    """The glob the Pulumi program gives the deployed job under csv/ (its declaration)."""
+    source = (SCRIPTS.parent / "pipelines" / "genomics.ts").read_text()
     match = re.search(r'GENOMICS_INPUT_GLOB = "([^"]+)"', source)
-    assert match, "GENOMICS_INPUT_GLOB not found in lib/jobs.ts"
+    assert match, "GENOMICS_INPUT_GLOB not found in pipelines/genomics.ts"
     return match.group(1)
 
 

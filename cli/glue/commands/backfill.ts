@@ -4,7 +4,7 @@
  */
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import type { Job } from "@aws-sdk/client-glue";
-import { JOBS } from "../../../lib/jobs";
+import { JOBS } from "../../../pipelines";
 import { explainAwsError } from "../aws";
 import type { Context } from "../context";
 import { CliError, EXIT, UsageError } from "../errors";
