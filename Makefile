@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 GOFAKES3 := bench/out/bin/gofakes3
+# The program runs under ts-node with the node flags `pulumi` uses (Pulumi.yaml's nodeargs).
+NODE_ARGS := $(shell sed -n 's/^ *nodeargs: *//p' Pulumi.yaml)
+TS := node $(NODE_ARGS) -r ts-node/register/transpile-only
 
 .PHONY: install preview diff snapshot contracts test test-all test-ts test-py test-py-slow typecheck lint format bench clean
 
@@ -27,20 +30,20 @@ $(VENV)/.installed: requirements.txt
 
 ## Offline preview of a stack (no AWS account, no Pulumi CLI): make preview STACK=dev
 preview: node_modules/.installed
-	@npx ts-node --transpile-only tools/preview.ts --stack $(STACK) $(ARGS)
+	@$(TS) tools/preview.ts --stack $(STACK) $(ARGS)
 
 ## Write test/snapshots/<stack>.json for every stack; commit them with the change they show
 snapshot: node_modules/.installed
-	npx ts-node --transpile-only tools/preview.ts --write-snapshot
+	$(TS) tools/preview.ts --write-snapshot
 
 ## Offline `pulumi preview --diff`: working tree vs the committed snapshots (every stack, or
 ## STACK=dev); STACKS="dev prod" compares two stacks. Exits 2 when something changed.
 diff: node_modules/.installed
-	npx ts-node --transpile-only tools/preview.ts $(if $(STACKS),--diff-stacks $(STACKS),--diff $(if $(filter command line,$(origin STACK)),--stack $(STACK)))
+	$(TS) tools/preview.ts $(if $(STACKS),--diff-stacks $(STACKS),--diff $(if $(filter command line,$(origin STACK)),--stack $(STACK)))
 
 ## Rewrite the scripts' argument contracts (in scripts/glue_etl_common.py) from pipelines/*.ts
 contracts: node_modules/.installed
-	npx ts-node --transpile-only tools/contracts.ts
+	$(TS) tools/contracts.ts
 
 ## The development loop: type check, lint, mocha (program, components, policies, CLI) and the
 ## in-process pytest suite (job scripts), run side by side; output is shown per target as it ends.

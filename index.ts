@@ -3,8 +3,8 @@
  * before registering anything, then walks the pipeline declarations (`pipelines/`): one
  * EtlPipeline per enabled pipeline, the workflows they ask for, the stack's dashboard and outputs.
  */
-import { useCheapBookkeepingTraces } from "./lib/stack-traces";
-useCheapBookkeepingTraces();
+import { skipPromiseTraces } from "./lib/stack-traces";
+skipPromiseTraces();
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket } from "./components/logging";

@@ -1,48 +1,57 @@
-/** The SDK's promise bookkeeping gets plain stack traces; every other trace stays source-mapped. */
+/** The SDK's promise tracking takes no stack traces, unless leak debugging asks for them. */
 import { expect } from "chai";
-import { useCheapBookkeepingTraces } from "../lib/stack-traces";
+import { skipPromiseTraces } from "../lib/stack-traces";
 
-function site(file: string, line: number): NodeJS.CallSite {
-  return {
-    getFileName: () => file,
-    toString: () => `${file}:${line}:1`,
-  } as unknown as NodeJS.CallSite;
+type Track = (promise: Promise<unknown>, context: string) => Promise<unknown>;
+
+/** A stand-in for the SDK's module that records the trace each tracked promise would get. */
+function fakeSdk() {
+  const traces: string[] = [];
+  const sdk: { debuggablePromise?: Track } = {
+    debuggablePromise: (promise, context) => {
+      traces.push(`${context}: ${new Error().stack ?? ""}`);
+      return promise;
+    },
+  };
+  return { sdk, traces };
 }
 
-describe("stack traces", () => {
-  const original = Error.prepareStackTrace;
-  afterEach(() => {
-    Error.prepareStackTrace = original;
+describe("SDK promise traces", () => {
+  it("tracks promises without taking a stack trace, and leaves other traces alone", async () => {
+    const { sdk, traces } = fakeSdk();
+    const limit = Error.stackTraceLimit;
+    expect(skipPromiseTraces(sdk, {})).to.equal(true);
+    expect(await sdk.debuggablePromise!(Promise.resolve(7), "ctx")).to.equal(7);
+    expect(traces).to.deep.equal(["ctx: Error"]);
+    expect(Error.stackTraceLimit).to.equal(limit);
+    expect(new Error("mine").stack).to.match(/\n\s+at /);
   });
 
-  const mapped = (_error: Error, frames: NodeJS.CallSite[]): string => `mapped ${frames.length}`;
-
-  it("formats traces taken by the SDK's promise bookkeeping without source maps", () => {
-    Error.prepareStackTrace = mapped;
-    expect(useCheapBookkeepingTraces()).to.equal(true);
-    const sdk = "/app/node_modules/@pulumi/pulumi/runtime/debuggable.js";
-    const trace: unknown = Error.prepareStackTrace(new Error("x"), [
-      site(sdk, 85),
-      site("/app/index.ts", 3),
-    ]);
-    expect(trace).to.equal(`Error: x\n    at ${sdk}:85:1\n    at /app/index.ts:3:1`);
+  it("keeps the traces when PULUMI_DEBUG_PROMISE_LEAKS is set", async () => {
+    const { sdk, traces } = fakeSdk();
+    expect(skipPromiseTraces(sdk, { PULUMI_DEBUG_PROMISE_LEAKS: "1" })).to.equal(false);
+    await sdk.debuggablePromise!(Promise.resolve(1), "ctx");
+    expect(traces[0]).to.match(/\n\s+at /);
   });
 
-  it("still maps every other trace, and wraps only once", () => {
-    Error.prepareStackTrace = mapped;
-    useCheapBookkeepingTraces();
-    expect(useCheapBookkeepingTraces()).to.equal(false);
-    const trace: unknown = Error.prepareStackTrace(new Error("boom"), [
-      site("/app/node_modules/@pulumi/pulumi/resource.js", 327),
-      site("/app/node_modules/@pulumi/pulumi/runtime/debuggable.js", 85),
-    ]);
-    expect(trace).to.equal("mapped 2");
+  it("wraps once, and does nothing when the SDK tracks promises some other way", () => {
+    const { sdk } = fakeSdk();
+    expect(skipPromiseTraces(sdk, {})).to.equal(true);
+    expect(skipPromiseTraces(sdk, {})).to.equal(false);
+    expect(skipPromiseTraces({}, {})).to.equal(false);
   });
 
-  it("does nothing when no source-map support is installed", () => {
-    const errorClass = Error as { prepareStackTrace?: unknown };
-    errorClass.prepareStackTrace = undefined;
-    expect(useCheapBookkeepingTraces()).to.equal(false);
-    expect(errorClass.prepareStackTrace).to.equal(undefined);
+  it("reaches the installed SDK's own promise tracking", () => {
+    skipPromiseTraces(undefined, {});
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK's internal module
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+      debuggablePromise: Track & { untraced?: boolean };
+    };
+    expect(debuggable.debuggablePromise.untraced).to.equal(true);
+    const tracked = Promise.resolve(1);
+    void debuggable.debuggablePromise(tracked, "test");
+    expect((tracked as unknown as { _debugStackTrace?: string })._debugStackTrace).to.equal(
+      "Error",
+    );
   });
 });

@@ -101,7 +101,7 @@ describe("pull-request workflow", () => {
     const offline = workflow.jobs.offline;
     expect(JSON.stringify(offline)).not.to.contain("secrets.");
     expect(offline.steps.map((s) => s.run).filter(Boolean)).to.include.members([
-      "make test",
+      "make test-all",
       "make diff",
     ]);
   });
