@@ -73,7 +73,8 @@ test-py: $(VENV)/.installed .java-ok
 test-py-slow: $(VENV)/.installed .java-ok
 	$(VENV)/bin/pytest -q -m slow
 
-## Benchmarks (figures, not tests): every bench/*.py, then one table of all harness results.
+## Benchmarks (figures, not tests): every bench/*.py, one table of all harness results, then how
+## the offline preview scales with the number of pipelines (bench/preview_scale.ts).
 ## Benches built on bench/harness.py append their rows to BENCH_RESULTS; BENCH_ARGS=--quick
 ## smoke-runs them.
 BENCH_RESULTS := bench/out/results.jsonl
@@ -85,6 +86,7 @@ bench: $(VENV)/.installed .java-ok $(GOFAKES3)
 	    $(PY) $$b --results $(BENCH_RESULTS) $(BENCH_ARGS); else $(PY) $$b; fi; \
 	done
 	$(PY) bench/harness.py --table $(BENCH_RESULTS)
+	@echo "== bench/preview_scale.ts"; $(TS) bench/preview_scale.ts
 
 # A Go S3 server for the splitter bench, built from the Go module proxy; without Go the
 # splitter bench runs on moto only.
