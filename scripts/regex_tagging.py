@@ -40,7 +40,7 @@ from functools import reduce
 from typing import Any
 
 import glue_etl_common as common
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -436,13 +436,37 @@ class _LiteralScan:
                     raise _Unknown(self.p)
 
 
-def tag_metrics(rules: Sequence[Rule], tags_column: str = TAGS) -> dict[str, Column]:
-    """Observed while writing: rows with any tag, and rows per tag."""
-    tags = _col(tags_column)
-    metrics = {"tagged": F.size(tags) > 0}
-    for i, t in enumerate(dict.fromkeys(r.tag for r in rules)):
-        metrics[f"tag_{i}"] = F.array_contains(tags, t)
-    return metrics
+# Per-tag counts per observation: one aggregate over hundreds of counts is too large to be
+# compiled and runs interpreted (it cost more than the matching); stacked chunks stay compiled.
+TAGS_PER_OBSERVATION = 25
+
+
+def observe_tags(
+    df: DataFrame, rules: Sequence[Rule], tags_column: str = TAGS
+) -> tuple[DataFrame, Callable[[], dict[str, int]]]:
+    """Rows per tag, counted while the next action runs; call the function after it."""
+    tags = list(dict.fromkeys(r.tag for r in rules))
+    observations: list[tuple[Observation, list[str]]] = []
+    for start in range(0, len(tags), TAGS_PER_OBSERVATION):
+        chunk = tags[start : start + TAGS_PER_OBSERVATION]
+        obs = Observation(f"tags_{start}")
+        df = df.observe(
+            obs,
+            *[
+                F.count(F.when(F.array_contains(_col(tags_column), t), 1)).alias(f"tag_{i}")
+                for i, t in enumerate(chunk)
+            ],
+        )
+        observations.append((obs, chunk))
+
+    def per_tag() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for obs, chunk in observations:
+            got = obs.get
+            counts |= {t: int(got[f"tag_{i}"]) for i, t in enumerate(chunk)}
+        return {t: counts[t] for t in tags}
+
+    return df, per_tag
 
 
 def _col(name: str) -> Column:
@@ -916,8 +940,9 @@ def run(
         )
     rules = validate_rules(spark, rules, df.columns)
     tagged, obs = common.observe_counts(
-        tag(df, rules, tags_column), "tagging", **tag_metrics(rules, tags_column)
+        tag(df, rules, tags_column), "tagging", tagged=F.size(_col(tags_column)) > 0
     )
+    tagged, per_tag = observe_tags(tagged, rules, tags_column)
 
     def reconcile() -> None:
         # The footers' counts against the rows actually written: a difference publishes nothing.
@@ -943,13 +968,12 @@ def run(
         common.publish(spark, staging, dest)
         destination = dest
     metrics = obs.get
-    tags = list(dict.fromkeys(r.tag for r in rules))
     counts: dict[str, object] = {
         "read": true_rows,
         "written": int(metrics["rows"]),
         "rejected": 0,
         "tagged": int(metrics["tagged"]),
-        "per_tag": {t: int(metrics[f"tag_{i}"]) for i, t in enumerate(tags)},
+        "per_tag": per_tag(),
         "rules": len(rules),
         "columns": len(df.columns),
         "output": destination,
