@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from functools import reduce
 from typing import Any
 
 import glue_etl_common as common
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -127,28 +128,345 @@ def validate_rules(
 # --------------------------------------------------------------------------------------------
 
 
-def tag_column(rules: Sequence[Rule]) -> Column:
+# Rules per array of the tags expression: one array of hundreds of matches makes a method too
+# large for the JIT and for whole-stage code generation; chunks keep each part small.
+RULES_PER_CHUNK = 32
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
+
+
+def tag_column(rules: Sequence[Rule], texts: Mapping[str, tuple[Column, Column]]) -> Column:
     """One expression over all rules: the matching tags in rule order, without repeats.
 
-    The rules become literals of this expression, compiled once per task. Spark ships the plan
-    to each executor in the task binary it broadcasts, so the rules table reaches every executor
-    once per stage with no join or shuffle, and matching runs in the JVM with no Python UDF.
+    ``texts`` maps each rule column to its text and its text with ASCII letters lowered (see
+    :func:`tag`). A rule whose pattern needs a literal (see :func:`required_literals`) runs its
+    regex only on values that contain one: a substring search over bytes costs a fraction of
+    Java's regex scan, which tries the pattern at every position, and most values match few of
+    many rules. The rules become literals of this expression, shipped to each executor in the
+    task binary, so matching runs in the JVM with no join, shuffle or Python UDF.
     """
-    hits = [F.when(_col(r.column).cast("string").rlike(r.pattern), F.lit(r.tag)) for r in rules]
-    return F.array_distinct(F.filter(F.array(*hits), lambda t: t.isNotNull()))
+    chunks = []
+    for start in range(0, len(rules), RULES_PER_CHUNK):
+        hits = [
+            F.when(_matches(r, *texts[r.column]), F.lit(r.tag))
+            for r in rules[start : start + RULES_PER_CHUNK]
+        ]
+        chunks.append(F.filter(F.array(*hits), lambda t: t.isNotNull()))
+    return F.array_distinct(chunks[0] if len(chunks) == 1 else F.flatten(F.array(*chunks)))
+
+
+def _matches(rule: Rule, text: Column, folded: Column) -> Column:
+    match = text.rlike(rule.pattern)
+    needs = required_literals(rule.pattern)
+    if needs is None:
+        return match
+    present = [
+        folded.contains(n.text.translate(_ASCII_LOWER)) if n.ignore_case else text.contains(n.text)
+        for n in sorted(needs, key=lambda n: (n.text, n.ignore_case))
+    ]
+    # And evaluates its right side only when the left is true: the regex runs on candidates.
+    return reduce(lambda a, b: a | b, present) & match
 
 
 def tag(df: DataFrame, rules: Sequence[Rule], tags_column: str = TAGS) -> DataFrame:
-    return df.withColumn(tags_column, tag_column(rules))
+    """``df`` with the tags column. Each rule column becomes text (and, when a rule needs it, text
+    with its ASCII letters lowered) once per row, in hidden columns, not once per rule."""
+    taken = {c.lower() for c in df.columns} | {tags_column.lower()}
+    folding = {
+        r.column for r in rules if any(n.ignore_case for n in required_literals(r.pattern) or ())
+    }
+    texts: dict[str, tuple[str, str]] = {}
+    for i, c in enumerate(dict.fromkeys(r.column for r in rules)):
+        text = _free(f"__tag_text_{i}", taken)
+        texts[c] = (text, _free(f"__tag_folded_{i}", taken) if c in folding else text)
+    with_text = df.select("*", *[_col(c).cast("string").alias(t) for c, (t, _) in texts.items()])
+    with_text = with_text.select(
+        "*",
+        *[
+            F.translate(_col(t), _UPPER, _UPPER.lower()).alias(f)
+            for t, f in texts.values()
+            if f != t
+        ],
+    )
+    columns = {c: (_col(t), _col(f)) for c, (t, f) in texts.items()}
+    hidden = list(dict.fromkeys(n for pair in texts.values() for n in pair))
+    return with_text.withColumn(tags_column, tag_column(rules, columns)).drop(*hidden)
 
 
-def tag_metrics(rules: Sequence[Rule], tags_column: str = TAGS) -> dict[str, Column]:
-    """Observed while writing: rows with any tag, and rows per tag."""
-    tags = _col(tags_column)
-    metrics = {"tagged": F.size(tags) > 0}
-    for i, t in enumerate(dict.fromkeys(r.tag for r in rules)):
-        metrics[f"tag_{i}"] = F.array_contains(tags, t)
-    return metrics
+def _free(name: str, taken: set[str]) -> str:
+    while name.lower() in taken:
+        name += "_"
+    taken.add(name.lower())
+    return name
+
+
+# --------------------------------------------------------------------------------------------
+# Literals a pattern needs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    text: str
+    # Java's (?i) without the u flag: ASCII letters match either case, other characters only
+    # themselves, so lowering the ASCII letters of both sides finds every match.
+    ignore_case: bool
+
+
+class _Unknown(Exception):
+    """A construct the scan does not model: the pattern gets no prefilter."""
+
+
+# A set of literals one of which every match of the pattern contains; None when unknown.
+Needs = frozenset[Literal] | None
+
+_ZERO_WIDTH_ESCAPES = set("bBAzZG")
+_CLASS_ESCAPES = set("dDsSwWhHvV")
+_CONTROL_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "a": "\x07", "e": "\x1b"}
+_META = set("\\^$.|?*+()[]{}")
+_REPEAT = re.compile(r"\{(\d+)(,\d*)?\}")
+_FLAGS = re.compile(r"([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])")
+
+
+def required_literals(pattern: str) -> Needs:
+    """Literals one of which every text the Java ``pattern`` finds a match in contains, or None.
+
+    A conservative scan of Java's regex syntax: literal runs, escapes, groups, alternation,
+    quantifiers, simple classes, inline ``i``/``m``/``s``/``d`` flags (scoped like Java's, to
+    their group). Anything it does not model (back-references, nested or intersected classes,
+    Unicode case, comments mode, ``\\x``/``\\p`` escapes) gives None: no prefilter, the regex
+    alone decides, so a rule can only get faster, never lose a match.
+    """
+    scan = _LiteralScan(pattern)
+    try:
+        needs = scan.alternation()
+        if scan.pos != len(pattern):
+            raise _Unknown(pattern)
+    except _Unknown:
+        return None
+    return needs
+
+
+def _best(a: Needs, b: Needs) -> Needs:
+    """The more selective of two requirements (both hold, so either may be used)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+
+    def score(n: frozenset[Literal]) -> tuple[int, int]:
+        return (min(len(x.text) for x in n), -len(n))
+
+    return a if score(a) >= score(b) else b
+
+
+class _LiteralScan:
+    def __init__(self, pattern: str) -> None:
+        self.p = pattern
+        self.pos = 0
+        self.ignore_case = False
+
+    def peek(self, ahead: int = 0) -> str:
+        i = self.pos + ahead
+        return self.p[i] if i < len(self.p) else ""
+
+    def alternation(self) -> Needs:
+        """Branches up to the end of the group: every branch must need something."""
+        branches = [self.sequence()]
+        while self.peek() == "|":
+            self.pos += 1
+            branches.append(self.sequence())
+        if any(b is None for b in branches):
+            return None
+        return frozenset().union(*branches)  # type: ignore[arg-type]
+
+    def sequence(self) -> Needs:
+        best: Needs = None
+        run: list[str] = []
+        run_case = self.ignore_case
+
+        def end_run() -> None:
+            nonlocal best, run
+            if run:
+                best = _best(best, frozenset([Literal("".join(run), run_case)]))
+            run = []
+
+        while self.peek() not in ("", "|", ")"):
+            kind, value = self.atom()
+            low = self.quantifier()
+            if kind == "char" and low == 1 and (not run or run_case == self.ignore_case):
+                if not run:
+                    run_case = self.ignore_case
+                run.append(value)  # type: ignore[arg-type]
+                continue
+            end_run()
+            if kind == "char" and low == 1:  # the case mode changed within a run
+                run_case = self.ignore_case
+                run.append(value)  # type: ignore[arg-type]
+            elif kind == "needs" and low >= 1:
+                best = _best(best, value)  # type: ignore[arg-type]
+        end_run()
+        return best
+
+    def quantifier(self) -> int:
+        """1 when the atom is not quantified; else 0 when it may be absent, 2 when present."""
+        c = self.peek()
+        if c in ("?", "*"):
+            self.pos += 1
+            low = 0
+        elif c == "+":
+            self.pos += 1
+            low = 1
+        elif c == "{":
+            m = _REPEAT.match(self.p, self.pos)
+            if m is None:
+                raise _Unknown(self.p)
+            self.pos = m.end()
+            low = int(m.group(1))
+        else:
+            return 1
+        if self.peek() in ("?", "+"):  # lazy or possessive: the same repeats
+            self.pos += 1
+        # A quantified atom is not one literal character any more (x+ may be xxx).
+        return 0 if low == 0 else 2
+
+    def atom(self) -> tuple[str, object]:
+        """("char", c), ("needs", Needs), ("none", None) for an atom that needs nothing, or
+        ("zero", None) for an anchor."""
+        c = self.peek()
+        self.pos += 1
+        if c == "(":
+            return self.group()
+        if c == "[":
+            self.char_class()
+            return "none", None
+        if c == ".":
+            return "none", None
+        if c in ("^", "$"):
+            return "zero", None
+        if c == "\\":
+            return self.escape()
+        if c in _META:  # a quantifier with nothing before it, a stray ] or }
+            raise _Unknown(self.p)
+        return "char", c
+
+    def escape(self) -> tuple[str, object]:
+        c = self.peek()
+        self.pos += 1
+        if c == "":
+            raise _Unknown(self.p)
+        if c in _ZERO_WIDTH_ESCAPES:
+            return "zero", None
+        if c in _CLASS_ESCAPES or c in ("R", "X"):
+            return "none", None
+        if c in _CONTROL_ESCAPES:
+            return "char", _CONTROL_ESCAPES[c]
+        if c == "Q":
+            end = self.p.find("\\E", self.pos)
+            quoted = self.p[self.pos : end if end >= 0 else len(self.p)]
+            self.pos = end + 2 if end >= 0 else len(self.p)
+            if not quoted:
+                return "zero", None
+            return "needs", frozenset([Literal(quoted, self.ignore_case)])
+        if c.isascii() and not c.isalnum():
+            return "char", c
+        raise _Unknown(self.p)  # back-references, \x, \u, \p{...}, \k<...>, \N{...}
+
+    def group(self) -> tuple[str, object]:
+        saved = self.ignore_case
+        keep = True
+        if self.peek() == "?":
+            self.pos += 1
+            c = self.peek()
+            if c == ":" or c == ">":
+                self.pos += 1
+            elif c in ("=", "!"):
+                self.pos += 1
+                keep = False
+            elif c == "<" and self.peek(1) in ("=", "!"):
+                self.pos += 2
+                keep = False
+            elif c == "<" and self.peek(1).isascii() and self.peek(1).isalpha():
+                end = self.p.find(">", self.pos)
+                if end < 0:
+                    raise _Unknown(self.p)
+                self.pos = end + 1
+            else:
+                m = _FLAGS.match(self.p, self.pos)
+                if m is None:
+                    raise _Unknown(self.p)
+                on, off = m.group(1), m.group(2) or ""
+                if set(on + off) - set("imsd"):
+                    raise _Unknown(self.p)  # u, U, x, c change what a literal matches
+                self.pos = m.end()
+                case = ("i" in on) or (self.ignore_case and "i" not in off)
+                if m.group(3) == ")":  # flags for the rest of the enclosing group
+                    self.ignore_case = case
+                    return "zero", None
+                self.ignore_case = case
+        needs = self.alternation()
+        if self.peek() != ")":
+            raise _Unknown(self.p)
+        self.pos += 1
+        self.ignore_case = saved
+        return ("needs", needs) if keep and needs is not None else ("none", None)
+
+    def char_class(self) -> None:
+        """Skips a class of plain characters, ranges and simple escapes; anything else (nested
+        classes, intersections, a leading ``]``) is not modelled."""
+        if self.peek() == "^":
+            self.pos += 1
+        if self.peek() == "]":
+            raise _Unknown(self.p)
+        while True:
+            c = self.peek()
+            self.pos += 1
+            if c == "" or c == "[" or (c == "&" and self.peek() == "&"):
+                raise _Unknown(self.p)
+            if c == "]":
+                return
+            if c == "\\":
+                e = self.peek()
+                self.pos += 1
+                if not (
+                    e in _CLASS_ESCAPES
+                    or e in _CONTROL_ESCAPES
+                    or (e.isascii() and e and not e.isalnum())
+                ):
+                    raise _Unknown(self.p)
+
+
+# Per-tag counts per observation: one aggregate over hundreds of counts is too large to be
+# compiled and runs interpreted (it cost more than the matching); stacked chunks stay compiled.
+TAGS_PER_OBSERVATION = 25
+
+
+def observe_tags(
+    df: DataFrame, rules: Sequence[Rule], tags_column: str = TAGS
+) -> tuple[DataFrame, Callable[[], dict[str, int]]]:
+    """Rows per tag, counted while the next action runs; call the function after it."""
+    tags = list(dict.fromkeys(r.tag for r in rules))
+    observations: list[tuple[Observation, list[str]]] = []
+    for start in range(0, len(tags), TAGS_PER_OBSERVATION):
+        chunk = tags[start : start + TAGS_PER_OBSERVATION]
+        obs = Observation(f"tags_{start}")
+        df = df.observe(
+            obs,
+            *[
+                F.count(F.when(F.array_contains(_col(tags_column), t), 1)).alias(f"tag_{i}")
+                for i, t in enumerate(chunk)
+            ],
+        )
+        observations.append((obs, chunk))
+
+    def per_tag() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for obs, chunk in observations:
+            got = obs.get
+            counts |= {t: int(got[f"tag_{i}"]) for i, t in enumerate(chunk)}
+        return {t: counts[t] for t in tags}
+
+    return df, per_tag
 
 
 def _col(name: str) -> Column:
@@ -622,8 +940,9 @@ def run(
         )
     rules = validate_rules(spark, rules, df.columns)
     tagged, obs = common.observe_counts(
-        tag(df, rules, tags_column), "tagging", **tag_metrics(rules, tags_column)
+        tag(df, rules, tags_column), "tagging", tagged=F.size(_col(tags_column)) > 0
     )
+    tagged, per_tag = observe_tags(tagged, rules, tags_column)
 
     def reconcile() -> None:
         # The footers' counts against the rows actually written: a difference publishes nothing.
@@ -649,13 +968,12 @@ def run(
         common.publish(spark, staging, dest)
         destination = dest
     metrics = obs.get
-    tags = list(dict.fromkeys(r.tag for r in rules))
     counts: dict[str, object] = {
         "read": true_rows,
         "written": int(metrics["rows"]),
         "rejected": 0,
         "tagged": int(metrics["tagged"]),
-        "per_tag": {t: int(metrics[f"tag_{i}"]) for i, t in enumerate(tags)},
+        "per_tag": per_tag(),
         "rules": len(rules),
         "columns": len(df.columns),
         "output": destination,

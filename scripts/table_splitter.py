@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -368,29 +369,39 @@ def put_with_retries(
 def upload_partition(
     settings: UploadSettings, partition: int, rows: Iterator[Row]
 ) -> Iterator[PartitionStats]:
-    """Uploads one partition: one client, at most ``max_in_flight`` puts in flight.
+    """Uploads one partition: one client, ``max_in_flight`` threads taking rows from a short
+    queue, so at most that many puts are in flight.
 
     Rows not written (rejected, or failed after retries) are saved by the same client as one
     JSON-lines object per partition under the rejected prefix. Yields the partition's counts.
     """
     client = Uploader(settings)
+    # Long-lived threads and a bounded queue: the reading thread does no per-row bookkeeping
+    # of futures (waiting on a set of pending futures per row cost more CPU than the PUT).
+    todo: queue.Queue[tuple[str, bytes, dict[str, Any]] | None] = queue.Queue(
+        maxsize=2 * settings.max_in_flight
+    )
+    lock = threading.Lock()
     written = retries = seen = failed = 0
     not_written: list[str] = []
-    pending: dict[Future[tuple[str | None, int]], dict[str, Any]] = {}
 
-    def settle(done: Iterable[Future[tuple[str | None, int]]]) -> None:
+    def work() -> None:
         nonlocal written, retries, failed
-        for fut in done:
-            error, used = fut.result()
-            retries += used
-            values = pending.pop(fut)
-            if error is None:
-                written += 1
-            else:
-                failed += 1
-                not_written.append(outcome(values, error, "failed"))
+        while (item := todo.get()) is not None:
+            key, body, values = item
+            error, used = put_with_retries(client, settings, settings.bucket, key, body)
+            with lock:
+                retries += used
+                if error is None:
+                    written += 1
+                else:
+                    failed += 1
+                    not_written.append(outcome(values, error, "failed"))
 
-    with ThreadPoolExecutor(max_workers=settings.max_in_flight) as pool:
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(settings.max_in_flight)]
+    for t in threads:
+        t.start()
+    try:
         for row in rows:
             seen += 1
             values = row.asDict()
@@ -400,15 +411,17 @@ def upload_partition(
             if reason is None and len(key.encode()) > MAX_KEY_BYTES:
                 reason = f"object key longer than {MAX_KEY_BYTES} bytes"
             if reason is not None:
-                not_written.append(outcome(values, reason, "rejected"))
+                with lock:
+                    not_written.append(outcome(values, reason, "rejected"))
                 continue
-            if len(pending) >= settings.max_in_flight:
-                settle(wait(pending, return_when=FIRST_COMPLETED).done)
             body = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
-            pending[pool.submit(put_with_retries, client, settings, settings.bucket, key, body)] = (
-                values
-            )
-        settle(wait(pending).done)
+            todo.put((key, body, values))
+    finally:
+        # Every thread ends after the rows queued before it: all uploads settle either way.
+        for _ in threads:
+            todo.put(None)
+        for t in threads:
+            t.join()
     if not_written:
         key = f"{settings.rejected_prefix}part-{partition:05d}.json"
         body = ("\n".join(not_written) + "\n").encode()
