@@ -15,8 +15,8 @@ import {
   listOf,
   stackPolicy,
 } from "./lib";
+import { JOB } from "./types";
 
-const JOB = "aws:glue/job:Job";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 
 interface JobAlarmsConfig {

@@ -18,9 +18,8 @@ import {
   resourcePolicy,
   stackPolicy,
 } from "./lib";
+import { CRAWLER, JOB } from "./types";
 
-const JOB = "aws:glue/job:Job";
-const CRAWLER = "aws:glue/crawler:Crawler";
 const CONNECTION = "aws:glue/connection:Connection";
 const TRIGGER = "aws:glue/trigger:Trigger";
 const SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfiguration";

@@ -20,13 +20,12 @@ import {
   principals,
   resourcePolicy,
 } from "./lib";
-
-const ROLE = "aws:iam/role:Role";
+import { MANAGED_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT } from "./types";
 
 /** Where each resource type keeps managed policy ARNs. */
 const ATTACHMENT_FIELDS: Record<string, string> = {
   [ROLE]: "managedPolicyArns",
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+  [ROLE_POLICY_ATTACHMENT]: "policyArn",
   "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
   "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
@@ -88,10 +87,10 @@ function policyDocuments(r: Subject): { where: string; doc: Plain | undefined }[
 
 const POLICY_DOCUMENT_TYPES = [
   ROLE,
-  "aws:iam/rolePolicy:RolePolicy",
+  ROLE_POLICY,
   "aws:iam/userPolicy:UserPolicy",
   "aws:iam/groupPolicy:GroupPolicy",
-  "aws:iam/policy:Policy",
+  MANAGED_POLICY,
 ];
 
 // "*", and ARNs whose every part after the service is a wildcard: arn:aws:s3:::* or arn:aws:s3:::*/*.

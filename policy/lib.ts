@@ -146,8 +146,16 @@ export interface StackPolicyDef<C> extends PolicyMeta<C> {
   readonly validate: (stack: StackView, config: C, report: ReportViolation) => void;
 }
 
-function schemaOf(config: ConfigProperties): PolicyConfigSchema {
-  return { properties: config };
+/** What a resource and a stack policy tell the engine about themselves besides their check. */
+function policyMeta<C>(def: PolicyMeta<C>) {
+  return {
+    name: def.name,
+    description: def.description,
+    enforcementLevel: def.enforcementLevel ?? "mandatory",
+    severity: def.severity,
+    remediationSteps: def.remediationSteps,
+    configSchema: { properties: def.config } satisfies PolicyConfigSchema,
+  };
 }
 
 /** The user's config for a policy over its defaults. The CLI applies defaults too; tests and older CLIs may not. */
@@ -173,12 +181,7 @@ export function stringMap(v: Plain | undefined): Record<string, string> {
 
 export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidationPolicy {
   return {
-    name: def.name,
-    description: def.description,
-    enforcementLevel: def.enforcementLevel ?? "mandatory",
-    severity: def.severity,
-    remediationSteps: def.remediationSteps,
-    configSchema: schemaOf(def.config),
+    ...policyMeta(def),
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
       if (!def.types.includes(args.type)) {
         args.notApplicable(`applies only to ${def.types.join(", ")}`);
@@ -200,12 +203,7 @@ export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidation
 
 export function stackPolicy<C>(def: StackPolicyDef<C>): StackValidationPolicy {
   return {
-    name: def.name,
-    description: def.description,
-    enforcementLevel: def.enforcementLevel ?? "mandatory",
-    severity: def.severity,
-    remediationSteps: def.remediationSteps,
-    configSchema: schemaOf(def.config),
+    ...policyMeta(def),
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
       def.validate(
         new StackView(args),

@@ -23,21 +23,18 @@ import {
   stackPolicy,
   UNKNOWN,
 } from "./lib";
+import { CRAWLER, JOB, MANAGED_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT } from "./types";
 
 const TOPIC = "aws:sns/topic:Topic";
 const FUNCTION = "aws:lambda/function:Function";
 const INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig";
-const ROLE = "aws:iam/role:Role";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
-const MANAGED_POLICY = "aws:iam/policy:Policy";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const TABLE = "aws:dynamodb/table:Table";
 /** Resources that run as a role given by `role` or `roleArn`. */
 const ROLE_USERS: Record<string, string> = {
   [FUNCTION]: "role",
-  "aws:glue/job:Job": "roleArn",
-  "aws:glue/crawler:Crawler": "role",
+  [JOB]: "roleArn",
+  [CRAWLER]: "role",
 };
 
 interface TopicConfig {
