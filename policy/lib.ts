@@ -179,6 +179,21 @@ export function stringMap(v: Plain | undefined): Record<string, string> {
   return out;
 }
 
+/** A resource as the policies see it: plain props, and the tags of its provider and stack. */
+function subjectOf(
+  r: Pick<PolicyResource, "type" | "name" | "urn" | "props" | "provider">,
+  stackTags: ReadonlyMap<string, string>,
+): Subject {
+  return {
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: asObject(plain(r.props)) ?? {},
+    providerTags: providerTags(r.provider),
+    stackTags,
+  };
+}
+
 export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidationPolicy {
   return {
     ...policyMeta(def),
@@ -186,16 +201,10 @@ export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidation
       if (!def.types.includes(args.type)) {
         args.notApplicable(`applies only to ${def.types.join(", ")}`);
       }
-      const subject: Subject = {
-        type: args.type,
-        name: args.name,
-        urn: args.urn,
-        props: asObject(plain(args.props)) ?? {},
-        providerTags: providerTags(args.provider),
-        stackTags: args.stackTags,
-      };
-      def.validate(subject, configWithDefaults<C>(def.config, args.getConfig<object>()), (m) =>
-        reportViolation(m),
+      def.validate(
+        subjectOf(args, args.stackTags),
+        configWithDefaults<C>(def.config, args.getConfig<object>()),
+        (m) => reportViolation(m),
       );
     },
   };
@@ -227,14 +236,7 @@ export class StackView {
   constructor(args: StackValidationArgs) {
     this.stackTags = args.stackTags;
     this.subjects = args.resources.map((r) => {
-      const s: Subject = {
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props: asObject(plain(r.props)) ?? {},
-        providerTags: providerTags(r.provider),
-        stackTags: args.stackTags,
-      };
+      const s = subjectOf(r, args.stackTags);
       this.byUrn.set(r.urn, s);
       this.deps.set(r.urn, r.propertyDependencies ?? {});
       return s;
