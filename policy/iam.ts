@@ -19,6 +19,7 @@ import {
   parsePolicy,
   principals,
   resourcePolicy,
+  stringList,
 } from "./lib";
 import { MANAGED_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT } from "./types";
 
@@ -47,12 +48,10 @@ export const iamNoBroadManagedPolicies: ResourceValidationPolicy = resourcePolic
     "Replace the managed policy with an inline policy that names exactly the buckets, prefixes and actions needed.",
   types: Object.keys(ATTACHMENT_FIELDS),
   config: {
-    forbiddenManagedPolicies: {
-      type: "array",
-      items: { type: "string" },
-      default: ["AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess", "IAMFullAccess"],
-      description: "AWS managed policy names (the part after `:policy/`) that may not be attached.",
-    },
+    forbiddenManagedPolicies: stringList(
+      "AWS managed policy names (the part after `:policy/`) that may not be attached.",
+      ["AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess", "IAMFullAccess"],
+    ),
   },
   validate: (r, config, report) => {
     const field = ATTACHMENT_FIELDS[r.type];

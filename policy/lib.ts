@@ -115,6 +115,11 @@ export type ConfigProperty = PolicyConfigSchema["properties"][string] & {
 };
 export type ConfigProperties = Record<string, ConfigProperty>;
 
+/** A config property that holds a list of strings. */
+export function stringList(description: string, defaults: string[] = []): ConfigProperty {
+  return { type: "array", items: { type: "string" }, default: defaults, description };
+}
+
 /** A resource as the policies see it: plain properties, plus where it sits in the stack. */
 export interface Subject {
   readonly type: string;
