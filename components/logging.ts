@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { awsContext, policyDocument } from "../lib/aws";
+import { awsContext } from "../lib/aws";
+import { abortIncompleteUploads, expireObjects, expireOldVersions, secureBucket } from "./bucket";
 
 /** The `data-class` tag of the log bucket; policies exempt it from logging into itself. */
 export const ACCESS_LOGS_DATA_CLASS = "access-logs";
@@ -38,110 +39,36 @@ export class AccessLogBucket extends pulumi.ComponentResource {
       );
     }
     const { accountId, partition } = awsContext(this);
-    const child = { parent: this };
-    this.bucket = new aws.s3.Bucket(
-      `${name}-bucket`,
-      {
-        bucketPrefix: args.namePrefix,
-        forceDestroy: false,
-        tags: { ...args.tags, "data-class": ACCESS_LOGS_DATA_CLASS },
-      },
-      child,
-    );
-    const bucket = this.bucket;
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-      },
-      child,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      child,
-    );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    const objects = pulumi.interpolate`${bucket.arn}/*`;
-    new aws.s3.BucketPolicy(
-      `${name}-policy`,
-      {
-        bucket: bucket.id,
-        policy: policyDocument([
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [bucket.arn, objects],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-          {
-            Sid: "DenyOutdatedTls",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [bucket.arn, objects],
-            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-          },
-          {
-            // With owner-enforced ownership, log delivery is granted here, not by ACLs.
-            Sid: "S3ServerAccessLogDelivery",
-            Effect: "Allow",
-            Principal: { Service: "logging.s3.amazonaws.com" },
-            Action: "s3:PutObject",
-            Resource: objects,
-            Condition: {
-              StringEquals: { "aws:SourceAccount": accountId },
-              ArnLike: {
-                "aws:SourceArn": pulumi.interpolate`arn:${partition}:s3:::${args.sourceBucketPrefix}*`,
-              },
+    this.bucket = secureBucket(this, name, {
+      bucketResourceName: `${name}-bucket`,
+      bucketPrefix: args.namePrefix,
+      forceDestroy: false,
+      tags: { ...args.tags, "data-class": ACCESS_LOGS_DATA_CLASS },
+      policyName: "policy",
+      extraStatements: (_bucketArn, objects) => [
+        {
+          // With owner-enforced ownership, log delivery is granted here, not by ACLs.
+          Sid: "S3ServerAccessLogDelivery",
+          Effect: "Allow",
+          Principal: { Service: "logging.s3.amazonaws.com" },
+          Action: "s3:PutObject",
+          Resource: objects,
+          Condition: {
+            StringEquals: { "aws:SourceAccount": accountId },
+            ArnLike: {
+              "aws:SourceArn": pulumi.interpolate`arn:${partition}:s3:::${args.sourceBucketPrefix}*`,
             },
           },
-        ]),
-      },
-      // S3 rejects a bucket policy while the public access block is still being applied.
-      { parent: this, dependsOn: [publicAccess] },
-    );
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-      child,
-    );
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-lifecycle`,
-      {
-        bucket: bucket.id,
-        rules: [
-          { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days } },
-          {
-            id: "expire-old-versions",
-            status: "Enabled",
-            filter: {},
-            noncurrentVersionExpiration: { noncurrentDays: 30 },
-          },
-          {
-            id: "abort-incomplete-uploads",
-            status: "Enabled",
-            filter: {},
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-          },
-        ],
-      },
-      // Lifecycle rules on noncurrent versions need versioning in place first.
-      { parent: this, dependsOn: [versioning] },
-    );
+        },
+      ],
+      versioned: true,
+      lifecycleRules: [
+        expireObjects("expire-access-logs", days),
+        expireOldVersions(30),
+        abortIncompleteUploads(7),
+      ],
+    });
+    const bucket = this.bucket;
     this.bucketName = bucket.bucket;
     this.registerOutputs({ bucketName: this.bucketName });
   }

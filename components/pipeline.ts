@@ -9,7 +9,13 @@ import {
 } from "../lib/arguments";
 import { AwsContext, PolicyStatement, awsContext } from "../lib/aws";
 import { JdbcSettings, PipelineSettings } from "../lib/config";
-import { JobContract, PIPELINE_NAME_RE, PipelineCrawler, PipelineTable } from "../lib/declaration";
+import {
+  JobContract,
+  PIPELINE_NAME_RE,
+  PipelineCrawler,
+  PipelineTable,
+  StartDeclaration,
+} from "../lib/declaration";
 import { AlarmThresholds, DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS } from "../lib/observability";
 import { PipelineAlarms } from "./alarms";
 import { Alerts, EVENTBRIDGE_KEY_STATEMENT } from "./alerts";
@@ -24,40 +30,15 @@ import { BUCKET_PURPOSES, BucketPurpose, PipelineStorage } from "./storage";
 import { TriggerAction, Triggers, Workflow, chain } from "./triggers";
 import { pipelineDatabaseName, pipelineName } from "../lib/names";
 
-/** How the pipeline's job is started. */
+/**
+ * How the pipeline's job is started: a declaration's start as the stack resolved it. `after` and
+ * a workflow head become `workflow` (the job runs in a workflow of the stack, built from the
+ * pipeline declarations, started on `schedule`; no trigger here, and crawlers marked `afterJob`
+ * run in that workflow); every other kind is the declaration's own.
+ */
 export type PipelineStart =
-  /** An on-demand trigger (`aws glue start-trigger`), besides StartJobRun. */
-  | { readonly kind: "onDemand" }
-  /** A scheduled trigger with a Glue cron, in UTC. */
-  | { readonly kind: "schedule"; readonly schedule: string }
-  /**
-   * Objects landing in the raw bucket under prefix…suffix go through EventBridge to a Glue
-   * workflow whose EVENT trigger starts the job once `batchSize` objects arrived or
-   * `batchWindowSeconds` passed; crawlers marked `afterJob` run when the job SUCCEEDED.
-   */
-  | {
-      readonly kind: "s3Workflow";
-      readonly prefix: string;
-      /** One key suffix, or several that each start a run (e.g. `.csv` and `.csv.gz`). */
-      readonly suffix?: string | readonly string[];
-      readonly batchSize?: number;
-      readonly batchWindowSeconds?: number;
-    }
-  /**
-   * Each object landing in the raw bucket under prefix…suffix starts one run through a Lambda,
-   * with the object's `s3://` path in `argumentName`.
-   */
-  | {
-      readonly kind: "s3Lambda";
-      readonly prefix: string;
-      readonly suffix?: string;
-      readonly argumentName: string;
-    }
-  /**
-   * Runs in a workflow of the stack (built from the pipeline declarations) started on `schedule`;
-   * no trigger here, and crawlers marked `afterJob` run in that workflow.
-   */
-  | { readonly kind: "workflow"; readonly schedule: string };
+  | Extract<StartDeclaration, { kind: "onDemand" | "schedule" | "s3Workflow" | "s3Lambda" }>
+  | Pick<Extract<StartDeclaration, { kind: "workflow" }>, "kind" | "schedule">;
 
 export type { PipelineCrawler };
 

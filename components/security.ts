@@ -2,6 +2,31 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsContext, PolicyStatement, policyDocument } from "../lib/aws";
 
+/**
+ * A key policy statement that lets CloudWatch Logs in the deployment's region use the key for
+ * the log groups `condition` admits (by the `kms:EncryptionContext:aws:logs:arn` context).
+ */
+export function cloudWatchLogsKeyStatement(
+  ctx: Pick<AwsContext, "region">,
+  sid: string,
+  condition: NonNullable<PolicyStatement["Condition"]>,
+): PolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Principal: { Service: pulumi.interpolate`logs.${ctx.region}.amazonaws.com` },
+    Action: [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ],
+    Resource: "*",
+    Condition: condition,
+  };
+}
+
 export interface PipelineSecurityArgs {
   /** Physical name of the Glue security configuration and the key alias, e.g. `glue-etl-dev-genomics`. */
   readonly physicalName: string;
@@ -38,21 +63,10 @@ export class PipelineSecurity extends pulumi.ComponentResource {
             Action: "kms:*",
             Resource: "*",
           },
-          {
-            // Glue's security configuration encrypts its CloudWatch log groups with this key.
-            Sid: "CloudWatchLogsForGlueLogGroups",
-            Effect: "Allow",
-            Principal: { Service: pulumi.interpolate`logs.${region}.amazonaws.com` },
-            Action: [
-              "kms:Encrypt*",
-              "kms:Decrypt*",
-              "kms:ReEncrypt*",
-              "kms:GenerateDataKey*",
-              "kms:Describe*",
-            ],
-            Resource: "*",
-            Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": logGroups } },
-          },
+          // Glue's security configuration encrypts its CloudWatch log groups with this key.
+          cloudWatchLogsKeyStatement(args.context, "CloudWatchLogsForGlueLogGroups", {
+            ArnLike: { "kms:EncryptionContext:aws:logs:arn": logGroups },
+          }),
           ...(args.extraKeyStatements ?? []),
         ]),
         tags: args.tags,

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "../lib/aws";
+import { abortIncompleteUploads, expireObjects, expireOldVersions, secureBucket } from "./bucket";
 
 /** What a bucket holds; also its `data-class` tag, which policies key on. */
 export type BucketPurpose = "raw" | "processed" | "scripts" | "temp";
@@ -75,130 +75,23 @@ export class PipelineStorage extends pulumi.ComponentResource {
           `before the unique suffix. Use a shorter pipeline or environment name.`,
       );
     }
-    const id = `${name}-${purpose}`;
-    const child = { parent: this };
-    const bucket = new aws.s3.Bucket(
-      id,
-      {
-        bucketPrefix: prefix,
-        forceDestroy: FORCE_DESTROY[purpose],
-        tags: { ...args.tags, "data-class": purpose },
-      },
-      child,
-    );
-    const onBucket = { parent: this };
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${id}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [
-          {
-            applyServerSideEncryptionByDefault: {
-              sseAlgorithm: "aws:kms",
-              kmsMasterKeyId: args.kmsKeyArn,
-            },
-            bucketKeyEnabled: true,
-          },
-        ],
-      },
-      onBucket,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${id}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      onBucket,
-    );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${id}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      onBucket,
-    );
-    new aws.s3.BucketPolicy(
-      `${id}-tls-only`,
-      {
-        bucket: bucket.id,
-        policy: policyDocument([
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-          {
-            Sid: "DenyOutdatedTls",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-          },
-        ]),
-      },
-      // S3 rejects a bucket policy while the public access block is still being applied.
-      { parent: this, dependsOn: [publicAccess] },
-    );
-    if (args.accessLogBucket !== undefined) {
-      new aws.s3.BucketLogging(
-        `${id}-access-logging`,
-        {
-          bucket: bucket.id,
-          targetBucket: args.accessLogBucket,
-          targetPrefix: `${args.namePrefix}/${purpose}/`,
-          // Date partitions under the prefix, so logs can be queried by day.
-          targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
-        },
-        onBucket,
-      );
-    }
     const versioned = VERSIONED[purpose];
-    let versioning: aws.s3.BucketVersioning | undefined;
+    const rules = [abortIncompleteUploads(purpose === "temp" ? 1 : 7)];
+    if (purpose === "temp") rules.push(expireObjects("expire-temp-data", tempDays));
     if (versioned) {
-      versioning = new aws.s3.BucketVersioning(
-        `${id}-versioning`,
-        { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-        onBucket,
-      );
+      rules.push(expireOldVersions(purpose === "scripts" ? 90 : NONCURRENT_VERSION_DAYS));
     }
-    const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
-      {
-        id: "abort-incomplete-uploads",
-        status: "Enabled",
-        filter: {},
-        abortIncompleteMultipartUpload: { daysAfterInitiation: purpose === "temp" ? 1 : 7 },
-      },
-    ];
-    if (purpose === "temp") {
-      rules.push({
-        id: "expire-temp-data",
-        status: "Enabled",
-        filter: {},
-        expiration: { days: tempDays },
-      });
-    }
-    if (versioned) {
-      rules.push({
-        id: "expire-old-versions",
-        status: "Enabled",
-        filter: {},
-        noncurrentVersionExpiration: {
-          noncurrentDays: purpose === "scripts" ? 90 : NONCURRENT_VERSION_DAYS,
-        },
-      });
-    }
-    new aws.s3.BucketLifecycleConfiguration(
-      `${id}-lifecycle`,
-      { bucket: bucket.id, rules },
-      // Lifecycle rules on noncurrent versions need versioning in place first.
-      { parent: this, dependsOn: versioning ? [versioning] : [] },
-    );
-    return bucket;
+    return secureBucket(this, `${name}-${purpose}`, {
+      bucketPrefix: prefix,
+      forceDestroy: FORCE_DESTROY[purpose],
+      tags: { ...args.tags, "data-class": purpose },
+      kmsKeyArn: args.kmsKeyArn,
+      accessLog:
+        args.accessLogBucket === undefined
+          ? undefined
+          : { bucket: args.accessLogBucket, prefix: `${args.namePrefix}/${purpose}/` },
+      versioned,
+      lifecycleRules: rules,
+    });
   }
 }

@@ -14,9 +14,10 @@ import {
   list,
   listOf,
   stackPolicy,
+  stringList,
 } from "./lib";
+import { JOB } from "./types";
 
-const JOB = "aws:glue/job:Job";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 
 interface JobAlarmsConfig {
@@ -75,24 +76,16 @@ export const glueJobAlarms: StackValidationPolicy = stackPolicy<JobAlarmsConfig>
     "aws.cloudwatch.MetricAlarm on each required metric with the job's name in the job " +
     "dimension and an SNS topic in alarmActions.",
   config: {
-    requiredMetrics: {
-      type: "array",
-      items: { type: "string" },
-      default: ["RowsRejected", "RunSeconds"],
-      description:
-        "Metric names each job needs an alarm on (directly or inside the alarm's metric math).",
-    },
+    requiredMetrics: stringList(
+      "Metric names each job needs an alarm on (directly or inside the alarm's metric math).",
+      ["RowsRejected", "RunSeconds"],
+    ),
     jobDimension: {
       type: "string",
       default: "job",
       description: "The dimension that names the Glue job in the run metrics.",
     },
-    exemptJobs: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description: "Physical names of Glue jobs that need no alarms (e.g. ad-hoc tools).",
-    },
+    exemptJobs: stringList("Physical names of Glue jobs that need no alarms (e.g. ad-hoc tools)."),
   },
   validate: (stack, config, report) => {
     const jobs = stack.ofType([JOB]);

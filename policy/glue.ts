@@ -17,10 +17,10 @@ import {
   list,
   resourcePolicy,
   stackPolicy,
+  stringList,
 } from "./lib";
+import { CRAWLER, JOB } from "./types";
 
-const JOB = "aws:glue/job:Job";
-const CRAWLER = "aws:glue/crawler:Crawler";
 const CONNECTION = "aws:glue/connection:Connection";
 const TRIGGER = "aws:glue/trigger:Trigger";
 const SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfiguration";
@@ -124,13 +124,9 @@ export const glueSecurityConfigurationAttached: StackValidationPolicy = stackPol
     remediationSteps:
       "Create an aws.glue.SecurityConfiguration and pass its name as the job's or crawler's securityConfiguration.",
     config: {
-      externalSecurityConfigurations: {
-        type: "array",
-        items: { type: "string" },
-        default: [],
-        description:
-          "Names of security configurations managed outside this stack that are known to encrypt all three.",
-      },
+      externalSecurityConfigurations: stringList(
+        "Names of security configurations managed outside this stack that are known to encrypt all three.",
+      ),
     },
     validate: (stack, config, report) => {
       for (const r of stack.ofType([JOB, CRAWLER])) {
@@ -265,18 +261,13 @@ export const glueJobRuntimeArguments: ResourceValidationPolicy =
       "with --custom-logGroup-prefix and --custom-logStream-prefix.",
     types: [JOB],
     config: {
-      pre5Arguments: {
-        type: "array",
-        items: { type: "string" },
-        default: [
-          "--enable-continuous-cloudwatch-log",
-          "--enable-continuous-log-filter",
-          "--continuous-log-logGroup",
-          "--continuous-log-logStreamPrefix",
-          "--continuous-log-conversionPattern",
-        ],
-        description: "Arguments that only Glue 4.0 and earlier read.",
-      },
+      pre5Arguments: stringList("Arguments that only Glue 4.0 and earlier read.", [
+        "--enable-continuous-cloudwatch-log",
+        "--enable-continuous-log-filter",
+        "--continuous-log-logGroup",
+        "--continuous-log-logStreamPrefix",
+        "--continuous-log-conversionPattern",
+      ]),
     },
     validate: (job, config, report) => {
       const version = glueVersionOf(job);
@@ -440,12 +431,10 @@ export const glueProdJobRetries: ResourceValidationPolicy = resourcePolicy<Retri
   types: [JOB],
   config: {
     environmentTag: ENVIRONMENT_TAG_CONFIG,
-    prodEnvironments: {
-      type: "array",
-      items: { type: "string" },
-      default: ["prod", "production"],
-      description: "Environment names treated as production.",
-    },
+    prodEnvironments: stringList("Environment names treated as production.", [
+      "prod",
+      "production",
+    ]),
     minimumRetries: {
       type: "integer",
       minimum: 0,

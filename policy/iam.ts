@@ -19,14 +19,14 @@ import {
   parsePolicy,
   principals,
   resourcePolicy,
+  stringList,
 } from "./lib";
-
-const ROLE = "aws:iam/role:Role";
+import { MANAGED_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT } from "./types";
 
 /** Where each resource type keeps managed policy ARNs. */
 const ATTACHMENT_FIELDS: Record<string, string> = {
   [ROLE]: "managedPolicyArns",
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+  [ROLE_POLICY_ATTACHMENT]: "policyArn",
   "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
   "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
@@ -48,12 +48,10 @@ export const iamNoBroadManagedPolicies: ResourceValidationPolicy = resourcePolic
     "Replace the managed policy with an inline policy that names exactly the buckets, prefixes and actions needed.",
   types: Object.keys(ATTACHMENT_FIELDS),
   config: {
-    forbiddenManagedPolicies: {
-      type: "array",
-      items: { type: "string" },
-      default: ["AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess", "IAMFullAccess"],
-      description: "AWS managed policy names (the part after `:policy/`) that may not be attached.",
-    },
+    forbiddenManagedPolicies: stringList(
+      "AWS managed policy names (the part after `:policy/`) that may not be attached.",
+      ["AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess", "IAMFullAccess"],
+    ),
   },
   validate: (r, config, report) => {
     const field = ATTACHMENT_FIELDS[r.type];
@@ -88,10 +86,10 @@ function policyDocuments(r: Subject): { where: string; doc: Plain | undefined }[
 
 const POLICY_DOCUMENT_TYPES = [
   ROLE,
-  "aws:iam/rolePolicy:RolePolicy",
+  ROLE_POLICY,
   "aws:iam/userPolicy:UserPolicy",
   "aws:iam/groupPolicy:GroupPolicy",
-  "aws:iam/policy:Policy",
+  MANAGED_POLICY,
 ];
 
 // "*", and ARNs whose every part after the service is a wildcard: arn:aws:s3:::* or arn:aws:s3:::*/*.

@@ -115,6 +115,11 @@ export type ConfigProperty = PolicyConfigSchema["properties"][string] & {
 };
 export type ConfigProperties = Record<string, ConfigProperty>;
 
+/** A config property that holds a list of strings. */
+export function stringList(description: string, defaults: string[] = []): ConfigProperty {
+  return { type: "array", items: { type: "string" }, default: defaults, description };
+}
+
 /** A resource as the policies see it: plain properties, plus where it sits in the stack. */
 export interface Subject {
   readonly type: string;
@@ -146,8 +151,16 @@ export interface StackPolicyDef<C> extends PolicyMeta<C> {
   readonly validate: (stack: StackView, config: C, report: ReportViolation) => void;
 }
 
-function schemaOf(config: ConfigProperties): PolicyConfigSchema {
-  return { properties: config };
+/** What a resource and a stack policy tell the engine about themselves besides their check. */
+function policyMeta<C>(def: PolicyMeta<C>) {
+  return {
+    name: def.name,
+    description: def.description,
+    enforcementLevel: def.enforcementLevel ?? "mandatory",
+    severity: def.severity,
+    remediationSteps: def.remediationSteps,
+    configSchema: { properties: def.config } satisfies PolicyConfigSchema,
+  };
 }
 
 /** The user's config for a policy over its defaults. The CLI applies defaults too; tests and older CLIs may not. */
@@ -171,28 +184,32 @@ export function stringMap(v: Plain | undefined): Record<string, string> {
   return out;
 }
 
+/** A resource as the policies see it: plain props, and the tags of its provider and stack. */
+function subjectOf(
+  r: Pick<PolicyResource, "type" | "name" | "urn" | "props" | "provider">,
+  stackTags: ReadonlyMap<string, string>,
+): Subject {
+  return {
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: asObject(plain(r.props)) ?? {},
+    providerTags: providerTags(r.provider),
+    stackTags,
+  };
+}
+
 export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidationPolicy {
   return {
-    name: def.name,
-    description: def.description,
-    enforcementLevel: def.enforcementLevel ?? "mandatory",
-    severity: def.severity,
-    remediationSteps: def.remediationSteps,
-    configSchema: schemaOf(def.config),
+    ...policyMeta(def),
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
       if (!def.types.includes(args.type)) {
         args.notApplicable(`applies only to ${def.types.join(", ")}`);
       }
-      const subject: Subject = {
-        type: args.type,
-        name: args.name,
-        urn: args.urn,
-        props: asObject(plain(args.props)) ?? {},
-        providerTags: providerTags(args.provider),
-        stackTags: args.stackTags,
-      };
-      def.validate(subject, configWithDefaults<C>(def.config, args.getConfig<object>()), (m) =>
-        reportViolation(m),
+      def.validate(
+        subjectOf(args, args.stackTags),
+        configWithDefaults<C>(def.config, args.getConfig<object>()),
+        (m) => reportViolation(m),
       );
     },
   };
@@ -200,12 +217,7 @@ export function resourcePolicy<C>(def: ResourcePolicyDef<C>): ResourceValidation
 
 export function stackPolicy<C>(def: StackPolicyDef<C>): StackValidationPolicy {
   return {
-    name: def.name,
-    description: def.description,
-    enforcementLevel: def.enforcementLevel ?? "mandatory",
-    severity: def.severity,
-    remediationSteps: def.remediationSteps,
-    configSchema: schemaOf(def.config),
+    ...policyMeta(def),
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
       def.validate(
         new StackView(args),
@@ -229,14 +241,7 @@ export class StackView {
   constructor(args: StackValidationArgs) {
     this.stackTags = args.stackTags;
     this.subjects = args.resources.map((r) => {
-      const s: Subject = {
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props: asObject(plain(r.props)) ?? {},
-        providerTags: providerTags(r.provider),
-        stackTags: args.stackTags,
-      };
+      const s = subjectOf(r, args.stackTags);
       this.byUrn.set(r.urn, s);
       this.deps.set(r.urn, r.propertyDependencies ?? {});
       return s;

@@ -20,6 +20,7 @@ import {
   principals,
   stackPolicy,
   UNKNOWN,
+  stringList,
 } from "./lib";
 
 export const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
@@ -284,19 +285,13 @@ export const s3DataBucketVersioning: StackValidationPolicy = stackPolicy<Version
       default: "data-class",
       description: "Tag whose value says what a bucket holds (raw, processed, scripts, temp).",
     },
-    versionedDataClasses: {
-      type: "array",
-      items: { type: "string" },
-      default: ["raw", "processed"],
-      description: "Values of the data-class tag that mark a bucket as a data bucket.",
-    },
-    versionedNamePatterns: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description:
-        "Regular expressions over the bucket's physical or logical name that also mark a data bucket.",
-    },
+    versionedDataClasses: stringList(
+      "Values of the data-class tag that mark a bucket as a data bucket.",
+      ["raw", "processed"],
+    ),
+    versionedNamePatterns: stringList(
+      "Regular expressions over the bucket's physical or logical name that also mark a data bucket.",
+    ),
   },
   validate: (stack, config, report) => {
     const patterns = config.versionedNamePatterns.map((p) => new RegExp(p));
@@ -358,18 +353,13 @@ export const s3AccessLogging: StackValidationPolicy = stackPolicy<AccessLoggingC
       default: "data-class",
       description: "Tag whose value says what a bucket holds.",
     },
-    exemptDataClasses: {
-      type: "array",
-      items: { type: "string" },
-      default: ["access-logs"],
-      description: "Values of the data-class tag of log buckets, which need no access logging.",
-    },
-    exemptBucketNamePatterns: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description: "Regular expressions over a bucket's physical or logical name that exempt it.",
-    },
+    exemptDataClasses: stringList(
+      "Values of the data-class tag of log buckets, which need no access logging.",
+      ["access-logs"],
+    ),
+    exemptBucketNamePatterns: stringList(
+      "Regular expressions over a bucket's physical or logical name that exempt it.",
+    ),
   },
   validate: (stack, config, report) => {
     const patterns = config.exemptBucketNamePatterns.map((p) => new RegExp(p));

@@ -22,22 +22,20 @@ import {
   resourcePolicy,
   stackPolicy,
   UNKNOWN,
+  stringList,
 } from "./lib";
+import { CRAWLER, JOB, MANAGED_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT } from "./types";
 
 const TOPIC = "aws:sns/topic:Topic";
 const FUNCTION = "aws:lambda/function:Function";
 const INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig";
-const ROLE = "aws:iam/role:Role";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
-const MANAGED_POLICY = "aws:iam/policy:Policy";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const TABLE = "aws:dynamodb/table:Table";
 /** Resources that run as a role given by `role` or `roleArn`. */
 const ROLE_USERS: Record<string, string> = {
   [FUNCTION]: "role",
-  "aws:glue/job:Job": "roleArn",
-  "aws:glue/crawler:Crawler": "role",
+  [JOB]: "roleArn",
+  [CRAWLER]: "role",
 };
 
 interface TopicConfig {
@@ -103,12 +101,9 @@ export const lambdaDeadLetter: StackValidationPolicy = stackPolicy<DeadLetterCon
     "Set deadLetterConfig.targetArn to an SQS queue or SNS topic, or add an aws.lambda.FunctionEventInvokeConfig " +
     "with destinationConfig.onFailure.destination.",
   config: {
-    exemptFunctions: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description: "Logical or physical names of functions only ever invoked synchronously.",
-    },
+    exemptFunctions: stringList(
+      "Logical or physical names of functions only ever invoked synchronously.",
+    ),
   },
   validate: (stack, config, report) => {
     const withDestination = new Set<string>();
@@ -235,16 +230,14 @@ export const lambdaScopedRole: StackValidationPolicy = stackPolicy<ScopedRoleCon
     "Give the function a dedicated role with AWSLambdaBasicExecutionRole and an inline policy naming the exact " +
     "actions and ARNs it uses (e.g. glue:StartJobRun on one job).",
   config: {
-    allowedManagedPolicies: {
-      type: "array",
-      items: { type: "string" },
-      default: [
+    allowedManagedPolicies: stringList(
+      "AWS managed policies a Lambda role may carry (name after `:policy/`).",
+      [
         "service-role/AWSLambdaBasicExecutionRole",
         "service-role/AWSLambdaVPCAccessExecutionRole",
         "AWSXRayDaemonWriteAccess",
       ],
-      description: "AWS managed policies a Lambda role may carry (name after `:policy/`).",
-    },
+    ),
     wildcardResourceActions: {
       type: "array",
       items: { type: "string" },
@@ -257,12 +250,7 @@ export const lambdaScopedRole: StackValidationPolicy = stackPolicy<ScopedRoleCon
       ],
       description: 'Actions that AWS only grants on Resource "*".',
     },
-    externalRoleArns: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description: "Roles managed outside this stack that functions may use.",
-    },
+    externalRoleArns: stringList("Roles managed outside this stack that functions may use."),
   },
   validate: (stack, config, report) => {
     for (const fn of stack.ofType([FUNCTION])) {
@@ -319,12 +307,9 @@ export const lambdaLogGroupEncrypted: StackValidationPolicy = stackPolicy<LogGro
     "Declare an aws.cloudwatch.LogGroup with kmsKeyId (a key whose policy lets logs.<region>.amazonaws.com use it " +
     "for that log group) and retentionInDays, and point the function's loggingConfig.logGroup at it.",
   config: {
-    exemptFunctions: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description: "Logical or physical names of functions whose log groups are managed elsewhere.",
-    },
+    exemptFunctions: stringList(
+      "Logical or physical names of functions whose log groups are managed elsewhere.",
+    ),
   },
   validate: (stack, config, report) => {
     const groups = stack.ofType([LOG_GROUP]);
@@ -397,19 +382,12 @@ export const lambdaGlueStartIdempotent: StackValidationPolicy = stackPolicy<Idem
     "dynamodb:PutItem and dynamodb:DeleteItem on its ARN, pass its name in the function's environment, and claim " +
     "each object version with a conditional PutItem (attribute_not_exists) before StartJobRun.",
   config: {
-    startActions: {
-      type: "array",
-      items: { type: "string" },
-      default: ["glue:StartJobRun"],
-      description: "Actions that start runs and so need an idempotency store.",
-    },
-    exemptFunctions: {
-      type: "array",
-      items: { type: "string" },
-      default: [],
-      description:
-        "Logical or physical names of functions invoked only synchronously, once per request.",
-    },
+    startActions: stringList("Actions that start runs and so need an idempotency store.", [
+      "glue:StartJobRun",
+    ]),
+    exemptFunctions: stringList(
+      "Logical or physical names of functions invoked only synchronously, once per request.",
+    ),
   },
   validate: (stack, config, report) => {
     const starts = config.startActions.map((a) => a.toLowerCase());

@@ -3,7 +3,7 @@
  * A stack policy, so it sees provider default tags and reports every untagged resource at once.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { UNKNOWN, effectiveTags, list, stackPolicy } from "./lib";
+import { UNKNOWN, effectiveTags, list, stackPolicy, stringList } from "./lib";
 
 /**
  * AWS types that take `tags`, for the services a Glue pipeline uses (from the @pulumi/aws v7
@@ -76,12 +76,10 @@ export const requiredTags: StackValidationPolicy = stackPolicy<TagsConfig>({
   remediationSteps:
     "Pass the stack's tags to the resource, or set them once as defaultTags on the AWS provider.",
   config: {
-    requiredTags: {
-      type: "array",
-      items: { type: "string" },
-      default: ["environment", "owner", "cost-center"],
-      description: "Tag keys every taggable resource must have, with a non-empty value.",
-    },
+    requiredTags: stringList(
+      "Tag keys every taggable resource must have, with a non-empty value.",
+      ["environment", "owner", "cost-center"],
+    ),
     allowedValues: {
       type: "object",
       additionalProperties: { type: "array", items: { type: "string" } },

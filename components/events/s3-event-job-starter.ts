@@ -9,6 +9,7 @@ import {
   policyDocument,
   serviceTrustPolicy,
 } from "../../lib/aws";
+import { cloudWatchLogsKeyStatement } from "../security";
 import { DeadLetterQueue } from "./dead-letter-queue";
 import { S3ObjectEventArgs, checkKeyFilter, objectCreatedPattern } from "./s3-object-event";
 import { formerType } from "../../lib/aliases";
@@ -44,24 +45,11 @@ export function bundleStartJobRun(): string {
  * group is created with the key.
  */
 export function logGroupKeyStatement(ctx: AwsContext, logGroupName: string): PolicyStatement {
-  return {
-    Sid: "CloudWatchLogsForEventLambdaLogGroup",
-    Effect: "Allow",
-    Principal: { Service: pulumi.interpolate`logs.${ctx.region}.amazonaws.com` },
-    Action: [
-      "kms:Encrypt*",
-      "kms:Decrypt*",
-      "kms:ReEncrypt*",
-      "kms:GenerateDataKey*",
-      "kms:Describe*",
-    ],
-    Resource: "*",
-    Condition: {
-      ArnEquals: {
-        "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${logGroupName}`,
-      },
+  return cloudWatchLogsKeyStatement(ctx, "CloudWatchLogsForEventLambdaLogGroup", {
+    ArnEquals: {
+      "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${logGroupName}`,
     },
-  };
+  });
 }
 
 export interface S3EventJobStarterArgs extends S3ObjectEventArgs {

@@ -140,6 +140,25 @@ function intProblem(
   return undefined;
 }
 
+/**
+ * Checks a trigger's list of jobs and crawlers (its actions or its conditions): not empty, and
+ * each entry naming exactly one job or crawler before `check` looks at the rest of it.
+ */
+function eachJobOrCrawler<T extends object>(
+  list: readonly T[] | undefined,
+  field: string,
+  emptyDetail: string,
+  add: (field: string, detail: string) => void,
+  check: (entry: T, at: string) => void,
+): void {
+  if (!Array.isArray(list) || list.length === 0) add(field, emptyDetail);
+  (list ?? []).forEach((entry, i) => {
+    const at = `${field}[${i}]`;
+    if ("job" in entry === "crawler" in entry) add(at, "give exactly one of job or crawler");
+    else check(entry, at);
+  });
+}
+
 function checkTrigger(where: string, spec: TriggerSpec, problems: TriggerProblem[]): void {
   const add = (field: string, detail: string) =>
     problems.push({ field: `${where}${field}`, detail });
@@ -147,32 +166,30 @@ function checkTrigger(where: string, spec: TriggerSpec, problems: TriggerProblem
     add(".kind", `got ${JSON.stringify(spec.kind)}; allowed: ${KINDS.join(", ")}`);
     return;
   }
-  if (!Array.isArray(spec.actions) || spec.actions.length === 0) {
-    add(".actions", "a trigger needs at least one job or crawler to start");
-  }
-  (spec.actions ?? []).forEach((a, i) => {
-    const at = `.actions[${i}]`;
-    if ("job" in a === "crawler" in a) {
-      add(at, "give exactly one of job or crawler");
-      return;
-    }
-    if (!isJobAction(a)) return;
-    for (const k of Object.keys(a.arguments ?? {})) {
-      if (!/^--[A-Za-z0-9_-]+$/.test(k))
-        add(
-          `${at}.arguments`,
-          `got the name ${JSON.stringify(k)}; argument names start with "--", e.g. --INPUT_PATH`,
-        );
-    }
-    const t = intProblem(a.timeoutMinutes, JOB_LIMITS.timeoutMinutes, "minutes");
-    if (t) add(`${at}.timeoutMinutes`, t);
-    const n = intProblem(
-      a.notifyDelayAfterMinutes,
-      { min: 1, max: JOB_LIMITS.timeoutMinutes.max },
-      "minutes",
-    );
-    if (n) add(`${at}.notifyDelayAfterMinutes`, n);
-  });
+  eachJobOrCrawler(
+    spec.actions,
+    ".actions",
+    "a trigger needs at least one job or crawler to start",
+    add,
+    (a, at) => {
+      if (!isJobAction(a)) return;
+      for (const k of Object.keys(a.arguments ?? {})) {
+        if (!/^--[A-Za-z0-9_-]+$/.test(k))
+          add(
+            `${at}.arguments`,
+            `got the name ${JSON.stringify(k)}; argument names start with "--", e.g. --INPUT_PATH`,
+          );
+      }
+      const t = intProblem(a.timeoutMinutes, JOB_LIMITS.timeoutMinutes, "minutes");
+      if (t) add(`${at}.timeoutMinutes`, t);
+      const n = intProblem(
+        a.notifyDelayAfterMinutes,
+        { min: 1, max: JOB_LIMITS.timeoutMinutes.max },
+        "minutes",
+      );
+      if (n) add(`${at}.notifyDelayAfterMinutes`, n);
+    },
+  );
   switch (spec.kind) {
     case "scheduled":
       try {
@@ -182,20 +199,18 @@ function checkTrigger(where: string, spec: TriggerSpec, problems: TriggerProblem
       }
       break;
     case "conditional":
-      if (!Array.isArray(spec.when) || spec.when.length === 0) {
-        add(".when", "a conditional trigger needs at least one job or crawler state to wait for");
-      }
-      (spec.when ?? []).forEach((c, i) => {
-        const at = `.when[${i}]`;
-        if ("job" in c === "crawler" in c) {
-          add(at, "give exactly one of job or crawler");
-          return;
-        }
-        const allowed: readonly string[] = isJobCondition(c) ? JOB_STATES : CRAWL_STATES;
-        if (c.state !== undefined && !allowed.includes(c.state)) {
-          add(`${at}.state`, `got ${JSON.stringify(c.state)}; allowed: ${allowed.join(", ")}`);
-        }
-      });
+      eachJobOrCrawler(
+        spec.when,
+        ".when",
+        "a conditional trigger needs at least one job or crawler state to wait for",
+        add,
+        (c, at) => {
+          const allowed: readonly string[] = isJobCondition(c) ? JOB_STATES : CRAWL_STATES;
+          if (c.state !== undefined && !allowed.includes(c.state)) {
+            add(`${at}.state`, `got ${JSON.stringify(c.state)}; allowed: ${allowed.join(", ")}`);
+          }
+        },
+      );
       if (spec.logical !== undefined && spec.logical !== "AND" && spec.logical !== "ANY") {
         add(".logical", `got ${JSON.stringify(spec.logical)}; allowed: AND, ANY`);
       }
