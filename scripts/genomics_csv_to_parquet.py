@@ -46,34 +46,56 @@ def _digits_only(text: Column) -> Column:
     return (F.length(text) > 0) & (F.translate(text, "0123456789", "") == "")
 
 
-def normalise_chromosome(raw: Column) -> Column:
-    """``chr1``/``01``/``1`` → ``1``; ``x``/``chrX`` → ``X``; ``M``/``MT``/``chrM`` → ``MT``.
+CHROMOSOME_TEXT = "__chromosome_text"
+_NAME_START = "__name_start"
+_BARE = "__bare"
+_NUMBER = "__number"
+
+
+def normalise_chromosome(df: DataFrame, raw: str, out: str = "chromosome") -> DataFrame:
+    """Adds ``out``: ``chr1``/``01``/``1`` → ``1``; ``x``/``chrX`` → ``X``; ``M``/``MT``/``chrM``
+    → ``MT``.
 
     Prefixes ``chr``, ``chrom`` and ``chromosome`` (any case, then an optional ``_`` or ``-``)
     are dropped. Anything else (unplaced or alternate contigs such as ``chrUn_gl000220`` or
     ``GL000192.1``) is kept as given, trimmed, so each contig stays its own partition. Empty
-    becomes null. Plain string functions: regular expressions here cost several times the CSV
-    parsing.
+    becomes null. Plain string functions (regular expressions cost several times the CSV parse),
+    one small projection per step: written as one nested expression, each step repeats the
+    previous ones inside CASE branches, where Spark cannot share them, and the normalisation
+    cost ten times the parse.
     """
-    value = F.trim(raw)
+    value = F.col(CHROMOSOME_TEXT)
     lower = F.lower(value)
-    named = (
-        F.when(lower.startswith("chromosome"), F.substring(value, 11, 1 << 30))
-        .when(lower.startswith("chrom"), F.substring(value, 6, 1 << 30))
-        .when(lower.startswith("chr"), F.substring(value, 4, 1 << 30))
-        .otherwise(value)
-    )
-    bare = F.when(named.startswith("_") | named.startswith("-"), F.substring(named, 2, 1 << 30))
-    bare = bare.otherwise(named)
+    named = F.col(_BARE)
+    bare = F.col(_BARE)
+    number = F.col(_NUMBER)
     upper = F.upper(bare)
-    number = F.when(_digits_only(bare) & (F.length(bare) <= 18), bare.cast("long"))
     return (
-        F.when(value.isNull() | (value == ""), F.lit(None).cast("string"))
-        .when(number > 0, number.cast("string"))
-        .when(upper.isin("X", "Y"), upper)
-        .when(upper.isin("M", "MT"), F.lit("MT"))
-        .otherwise(value)
-    )
+        df.withColumn(CHROMOSOME_TEXT, F.trim(F.col(raw)))
+        .withColumn(
+            _NAME_START,
+            F.when(lower.startswith("chromosome"), 11)
+            .when(lower.startswith("chrom"), 6)
+            .when(lower.startswith("chr"), 4)
+            .otherwise(1),
+        )
+        .withColumn(_BARE, F.expr(f"substr({CHROMOSOME_TEXT}, {_NAME_START})"))
+        .withColumn(
+            _BARE,
+            F.when(
+                named.startswith("_") | named.startswith("-"), F.substring(named, 2, 1 << 30)
+            ).otherwise(named),
+        )
+        .withColumn(_NUMBER, F.when(_digits_only(bare) & (F.length(bare) <= 18), bare.cast("long")))
+        .withColumn(
+            out,
+            F.when(value.isNull() | (value == ""), F.lit(None).cast("string"))
+            .when(number > 0, number.cast("string"))
+            .when(upper.isin("X", "Y"), upper)
+            .when(upper.isin("M", "MT"), F.lit("MT"))
+            .otherwise(value),
+        )
+    ).drop(CHROMOSOME_TEXT, _NAME_START, _BARE, _NUMBER)
 
 
 def position_value(position_text: str) -> Column:
@@ -118,13 +140,17 @@ def normalise(
     """Rows of one CSV layout → ``chromosome, position, <carried…>, __position_text,
     _source_file, _raw_line, _reject_reason``; ``_reject_reason`` is null for good rows."""
     # Projections in steps, so each value is computed once per row and then referenced by name.
-    named = df.select(
-        normalise_chromosome(F.col(chromosome_col)).alias("chromosome"),
-        F.trim(F.col(position_col)).alias(POSITION_TEXT),
-        *[F.col(c) for c in carried],
-        F.col(common.SOURCE_FILE),
-        F.col(common.CORRUPT).alias(common.RAW_LINE),
-    ).withColumn(POSITION_VALUE, position_value(POSITION_TEXT))
+    named = (
+        normalise_chromosome(df, chromosome_col, "__chromosome")
+        .select(
+            F.col("__chromosome").alias("chromosome"),
+            F.trim(F.col(position_col)).alias(POSITION_TEXT),
+            *[F.col(c) for c in carried],
+            F.col(common.SOURCE_FILE),
+            F.col(common.CORRUPT).alias(common.RAW_LINE),
+        )
+        .withColumn(POSITION_VALUE, position_value(POSITION_TEXT))
+    )
     reason = reject_reason(
         F.col("chromosome"),
         F.col(POSITION_TEXT),

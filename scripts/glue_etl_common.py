@@ -233,6 +233,9 @@ def positive_int(args: Mapping[str, str | None], name: str, default: int) -> int
 # --------------------------------------------------------------------------------------------
 
 
+LOCAL_DRIVER_MEMORY = "4g"
+
+
 def local_spark(app_name: str, master: str | None = None) -> SparkSession:
     """A SparkSession for runs outside Glue, set up like the Glue 5.0 runtime where it matters."""
     # Python workers must run the interpreter that has this project's packages (boto3).
@@ -242,6 +245,10 @@ def local_spark(app_name: str, master: str | None = None) -> SparkSession:
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
+        # Spark's local default is a 1 GB heap for the whole job (Glue's driver and executors
+        # have several GB): partitioned Parquet writers then spend their time collecting garbage.
+        # Only read when this call starts the JVM.
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", LOCAL_DRIVER_MEMORY))
     )
     if _debug_log_file:
         # Spark's own console logging (task failures print Java stack traces) goes to the debug

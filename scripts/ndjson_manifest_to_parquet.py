@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import glue_etl_common as common
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -348,8 +348,13 @@ def exact_entries(raw: bytes | None) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------------------------
 
 
-def fast_path(value: Column, parsed: Column) -> Column:
-    """True when Spark's own parse of the line (``parsed``, key → text) is exact.
+_SHAPE_WS = "__shape_ws"
+_SHAPE = "__shape"
+_FLAT = "__flat"
+
+
+def with_fast_path(df: DataFrame, value: str, parsed: str, out: str) -> DataFrame:
+    """Adds ``out``: true when Spark's own parse of the line (``parsed``, key → text) is exact.
 
     Spark renders numbers through a double (``1.10`` → ``1.1``), drops the sign of ``-0``,
     re-writes nested values compactly, keeps the last of repeated keys, ignores text after
@@ -358,12 +363,15 @@ def fast_path(value: Column, parsed: Column) -> Column:
     surrogate escape, one object whose values are flat or hold one level of compactly written
     nesting, as many keys as the parse holds, and only numbers that a double writes back
     exactly. Anything else goes to :func:`exact_entries`.
+
+    The intermediate texts are columns of their own, one projection per step: as one nested
+    expression each regular expression ran again for every later check that used its result
+    (Spark shares no work between the operands of ``AND``), several times per line.
     """
+    line = F.col(value)
     # The line with every string reduced to '"': what is left is structure and bare tokens.
-    shape_ws = F.regexp_replace(F.regexp_replace(value, r"\\.", ""), r'"[^"]*"', '"')
-    shape = F.regexp_replace(shape_ws, r"[ \t\r\n]+", "")
+    shape_ws, shape, flat = F.col(_SHAPE_WS), F.col(_SHAPE), F.col(_FLAT)
     inner = shape.substr(F.lit(2), F.length(shape) - 2)
-    flat = F.regexp_replace(inner, r"[{\[][^{}\[\]]*[}\]]", "")
     keys = (F.length(flat) - F.length(F.replace(flat, F.lit('":'), F.lit("")))) / 2
     nested = inner.rlike(r"[{\[]")
     tokens = F.regexp_extract_all(shape, F.lit(r'[^{}\[\]:,"]+'), 0)
@@ -376,25 +384,34 @@ def fast_path(value: Column, parsed: Column) -> Column:
             | (t.rlike(number) & (t.cast("double").cast("string") == t))
         ),
     )
-    return (
-        parsed.isNotNull()
-        & (F.length(value) <= FAST_MAX_CHARS)
-        & (F.decode(value.cast("binary"), "UTF-8") == value)
-        & ~value.rlike(r"(?i)\\ud[89a-f]")
+    fast = (
+        F.col(parsed).isNotNull()
+        & (F.length(line) <= FAST_MAX_CHARS)
+        & (F.decode(line.cast("binary"), "UTF-8") == line)
+        & ~line.rlike(r"(?i)\\ud[89a-f]")
         & shape.startswith("{")
         & shape.endswith("}")
         # One object with at most one level of nesting: once its flat groups are removed, no
         # bracket is left (a repeated-group pattern would recurse per group in Java's regex).
         & ~flat.rlike(r"[{}\[\]]")
-        & (keys == F.size(F.array_distinct(F.map_keys(parsed))))
+        & (keys == F.size(F.array_distinct(F.map_keys(F.col(parsed)))))
         & exact_token
         & (
             ~nested
             | (
                 ~shape_ws.rlike(r"[{\[][^{}\[\]]*[ \t\r\n][^{}\[\]]*[}\]]")
-                & ~value.rlike(r'\\[^"\\nrt]')
+                & ~line.rlike(r'\\[^"\\nrt]')
             )
         )
+    )
+    return (
+        df.withColumn(
+            _SHAPE_WS, F.regexp_replace(F.regexp_replace(line, r"\\.", ""), r'"[^"]*"', '"')
+        )
+        .withColumn(_SHAPE, F.regexp_replace(shape_ws, r"[ \t\r\n]+", ""))
+        .withColumn(_FLAT, F.regexp_replace(inner, r"[{\[][^{}\[\]]*[}\]]", ""))
+        .withColumn(out, fast)
+        .drop(_SHAPE_WS, _SHAPE, _FLAT)
     )
 
 
@@ -413,7 +430,7 @@ def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str
     ``_raw_line_base64`` (lines that are not UTF-8) and ``_reject_reason``.
 
     Spark's JSON parser splits the common line; lines where its text would not be exact (see
-    :func:`fast_path`) are split in Python, which only sees those lines.
+    :func:`with_fast_path`) are split in Python, which only sees those lines.
     """
     names = output_names(keys)
     known = F.array(*[F.lit(k) for k in keys]) if keys else F.array().cast("array<string>")
@@ -421,7 +438,7 @@ def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str
     checked = (
         lines.where(~value.rlike("^[ \t\r\n\ufeff]*$"))
         .withColumn(PARSED, F.from_json(value, "map<string,string>", JSON_OPTIONS))
-        .withColumn(FAST, fast_path(value, F.col(PARSED)))
+        .transform(lambda df: with_fast_path(df, "value", PARSED, FAST))
         .withColumn(
             EXACT,
             _exact_udf()(F.when(~F.col(FAST), value.cast("binary"))),  # type: ignore[operator]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import genomics_csv_to_parquet as genomics
 import pytest
-from pyspark.sql import functions as F
 from support import (
     SCRIPTS,
     common,
@@ -81,10 +80,7 @@ NAMES = {
 
 def test_chromosome_names_are_normalised(spark):
     df = spark.createDataFrame([(raw,) for raw in NAMES], "c string")
-    got = {
-        r.c: r.n
-        for r in df.select("c", genomics.normalise_chromosome(F.col("c")).alias("n")).collect()
-    }
+    got = {r.c: r.n for r in genomics.normalise_chromosome(df, "c", "n").select("c", "n").collect()}
     assert got == NAMES
 
 
