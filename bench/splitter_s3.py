@@ -1,16 +1,19 @@
-"""Table splitter: one S3 object per row of a generated 50-column CSV, on local S3 servers.
+"""Table splitter: one S3 object per row of a generated 50-column CSV, on local S3 servers, with
+and without S3's latency.
 
-    .venv/bin/python bench/splitter_s3.py                    # 20,000 rows, moto and gofakes3
-    .venv/bin/python bench/splitter_s3.py --rows 5000 --servers moto
+    .venv/bin/python bench/splitter_s3.py            # gofakes3, 0 and 15 ms, 5,000 and 30,000 rows
+    .venv/bin/python bench/splitter_s3.py --servers moto,gofakes3 --rows 4000 --latency-ms 0,50
 
-For each server it measures, on the same rows and bodies:
+For each server, added latency and row count it measures, on the same rows and bodies:
   ceiling   a plain concurrent PUT loop (2 processes x 32 threads, the cheapest signed PUT): what
-            the server takes at most on this machine
+            the server (and the proxy in front of it) takes at most on this machine
   baseline  one boto3 put_object per row, one after another (the naive splitter)
-  job       the job's own split() on local[2] Spark
-and the client CPU per PUT of boto3's put_object and of the job's uploader. moto is one Python
-process on the same two cores, so it is the bottleneck there; gofakes3 (Go, installed by
-`make bench` from the Go module proxy when Go is present) is not.
+  job       the job's own split() on local[2] Spark, with the job's default uploads in flight
+Latency is added by bench/support/latency_proxy.py in front of the server; 0 ms means no proxy
+(the proxy's own ceiling at 0 ms is printed next to the server's). Runs are interleaved across
+settings and repeated; the table shows medians. moto is one Python process on the same two
+cores, so it is the bottleneck there; gofakes3 (Go, installed by `make bench` from the Go module
+proxy when Go is present) is not.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import csv
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ import table_splitter as splitter  # noqa: E402
 from support import free_port  # noqa: E402
 
 COLUMNS = 50
+PROXY = ROOT / "support" / "latency_proxy.py"
 GOFAKES3 = Path(os.environ.get("GOFAKES3", ROOT / "out" / "bin" / "gofakes3"))
 
 
@@ -157,19 +163,47 @@ def client_cpu_ms(
     return boto, (time.process_time() - start) / len(items) * 1000
 
 
-def job(spark, src: Path, endpoint: str, bucket: str, in_flight: int) -> dict:
+def job(spark: Any, src: Path, endpoint: str, bucket: str, in_flight: int) -> dict:
     source = splitter.read_source_csv(spark, str(src))
     return splitter.split(
         source, f"s3://{bucket}/job/", endpoint_url=endpoint, max_in_flight=in_flight
     )
 
 
+@contextmanager
+def latency_proxy(target: str, delay_ms: float) -> Iterator[str]:
+    """The latency proxy in its own process in front of ``target``; yields its endpoint."""
+    port = free_port()
+    host_port = target.removeprefix("http://")
+    command = [sys.executable, str(PROXY), "--port", str(port), "--target", host_port]
+    with server([*command, "--delay-ms", str(delay_ms)], port) as endpoint:
+        yield endpoint
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def numbers(text: str, kind: type) -> list[Any]:
+    return [kind(v) for v in text.split(",") if v.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000, help="rows the job splits")
-    parser.add_argument("--baseline-rows", type=int, default=2_000, help="rows PUT sequentially")
-    parser.add_argument("--max-in-flight", type=int, default=16, help="per partition")
-    parser.add_argument("--servers", default="moto,gofakes3")
+    parser.add_argument("--rows", default="5000,30000", help="row counts the job splits")
+    parser.add_argument("--baseline-rows", type=int, default=1_000, help="rows PUT sequentially")
+    parser.add_argument(
+        "--latency-ms", default="0,15", help="latency added to each request (0: no proxy)"
+    )
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--max-in-flight", type=int, default=splitter.MAX_IN_FLIGHT, help="per partition"
+    )
+    parser.add_argument("--servers", default="gofakes3")
     args = parser.parse_args()
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -177,53 +211,106 @@ def main() -> None:
         AWS_DEFAULT_REGION="eu-west-1",
         AWS_REGION="eu-west-1",
     )
-    src = ROOT / "out" / "splitter" / "users.csv"
-    size = generate(src, args.rows)
-    items = bodies(src, args.rows)
+    row_counts = numbers(args.rows, int)
+    latencies = numbers(args.latency_ms, float)
+    sources = {}
+    for rows in row_counts:
+        src = ROOT / "out" / "splitter" / f"users-{rows}.csv"
+        size = generate(src, rows)
+        sources[rows] = (src, bodies(src, rows))
+        print(f"input: {rows:,} rows x {COLUMNS} columns, {size / 1e6:.1f} MB CSV")
     servers = {"moto": moto, "gofakes3": gofakes3}
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     if "gofakes3" in wanted and not GOFAKES3.exists():
-        print(f"gofakes3 not installed at {GOFAKES3} (make bench installs it with Go); skipped")
-        wanted.remove("gofakes3")
+        print(f"gofakes3 not installed at {GOFAKES3} (make bench installs it with Go); using moto")
+        wanted = [w for w in wanted if w != "gofakes3"] or ["moto"]
+    largest = max(row_counts)
 
     spark = common.local_spark("bench-splitter", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
-    print(f"input: {args.rows:,} rows x {COLUMNS} columns, {size / 1e6:.0f} MB CSV")
-    results = []
+    # (server, latency, rows, figure) -> one value per repeat
+    runs: dict[tuple[str, float, int, str], list[float]] = defaultdict(list)
+    cpu: dict[str, tuple[float, float]] = {}
     for name in wanted:
-        with servers[name]() as endpoint:
+        with ExitStack() as stack:
+            direct = stack.enter_context(servers[name]())
+            s3 = boto3.client("s3", endpoint_url=direct)
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(
+            s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
             )
-            cpu_boto, cpu_job = client_cpu_ms(endpoint, bucket, items[:300])
-            base = baseline(endpoint, bucket, items[: args.baseline_rows])
-            ceil = ceiling(endpoint, bucket, items)
-            counts = job(spark, src, endpoint, bucket, args.max_in_flight)
-            assert counts["written"] == args.rows and counts["failed"] == 0, counts
-            rate = counts["written"] / counts["seconds"] * 60 if counts["seconds"] else 0.0
-            results.append((name, ceil, base, rate, cpu_boto, cpu_job))
-            print(
-                f"{name}: ceiling {ceil:,.0f}/min, baseline {base:,.0f}/min, job {rate:,.0f}/min "
-                f"({counts['seconds']} s); client CPU per PUT boto3 {cpu_boto:.2f} ms, "
-                f"job {cpu_job:.2f} ms; load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
+            cpu[name] = client_cpu_ms(direct, bucket, sources[largest][1][:300])
+            # The proxy with no delay: its own ceiling, to show it is not what bounds the rest.
+            proxy0 = stack.enter_context(latency_proxy(direct, 0))
+            endpoints = {
+                ms: direct if ms == 0 else stack.enter_context(latency_proxy(direct, ms))
+                for ms in latencies
+            }
+            for repeat in range(args.repeats):
+                items = sources[largest][1]
+                pair = [(-2.0, "direct", direct), (-1.0, "proxy 0 ms", proxy0)]
+                for key, label, endpoint in pair if repeat % 2 == 0 else pair[::-1]:
+                    value = ceiling(endpoint, bucket, items)
+                    runs[(name, key, largest, "ceiling")].append(value)
+                    print(
+                        f"{name} {label}: ceiling {value:,.0f}/min ({largest:,} PUTs); "
+                        f"load {load():.1f}",
+                        flush=True,
+                    )
+                order = latencies if repeat % 2 == 0 else list(reversed(latencies))
+                for ms in order:
+                    endpoint = endpoints[ms]
+                    base = baseline(endpoint, bucket, sources[largest][1][: args.baseline_rows])
+                    runs[(name, ms, 0, "baseline")].append(base)
+                    print(
+                        f"{name} +{ms:g} ms: baseline {base:,.0f}/min; load {load():.1f}",
+                        flush=True,
+                    )
+                    for rows in row_counts if repeat % 2 == 0 else list(reversed(row_counts)):
+                        src, rows_items = sources[rows]
+                        ceil = ceiling(endpoint, bucket, rows_items)
+                        counts = job(spark, src, endpoint, bucket, args.max_in_flight)
+                        assert counts["written"] == rows and counts["failed"] == 0, counts
+                        rate = rows / float(counts["seconds"]) * 60  # type: ignore[arg-type]
+                        runs[(name, ms, rows, "ceiling")].append(ceil)
+                        runs[(name, ms, rows, "job")].append(rate)
+                        print(
+                            f"{name} +{ms:g} ms, {rows:,} rows: ceiling {ceil:,.0f}/min, "
+                            f"job {rate:,.0f}/min ({counts['seconds']} s); load {load():.1f}",
+                            flush=True,
+                        )
     spark.stop()
     print()
+    print("Proxy ceiling (plain concurrent PUT loop, medians):")
+    for name in wanted:
+        d = median(runs[(name, -2.0, largest, "ceiling")])
+        p = median(runs[(name, -1.0, largest, "ceiling")])
+        print(
+            f"  {name}: direct {d:,.0f}/min, through the proxy at 0 ms {p:,.0f}/min ({p / d:.0%})"
+        )
+    print()
     print(
-        "| server | ceiling files/min | baseline files/min | job files/min | job/baseline "
-        "| job/ceiling | CPU/PUT boto3 | CPU/PUT job |"
+        "| server | latency | rows | ceiling files/min | baseline files/min | job files/min "
+        "| job/baseline | job/ceiling |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, ceil, base, rate, cpu_boto, cpu_job in results:
+    for name in wanted:
+        for ms in latencies:
+            base = median(runs[(name, ms, 0, "baseline")])
+            for rows in row_counts:
+                ceil = median(runs[(name, ms, rows, "ceiling")])
+                rate = median(runs[(name, ms, rows, "job")])
+                print(
+                    f"| {name} | {ms:g} ms | {rows:,} | {ceil:,.0f} | {base:,.0f} | {rate:,.0f} "
+                    f"| {rate / base:.1f}x | {rate / ceil:.0%} |"
+                )
+    for name, (cpu_boto, cpu_job) in cpu.items():
         print(
-            f"| {name} | {ceil:,.0f} | {base:,.0f} | {rate:,.0f} | {rate / base:.1f}x "
-            f"| {rate / ceil:.0%} | {cpu_boto:.2f} ms | {cpu_job:.2f} ms |"
+            f"{name}: client CPU per PUT, boto3 put_object {cpu_boto:.2f} ms, job {cpu_job:.2f} ms"
         )
     print(
-        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; reference: "
-        "7,500 files/min on Glue, 10,000 needed)"
+        f"({args.repeats} interleaved repeats, medians; load average {load():.1f} on "
+        f"{os.cpu_count()} cores; job: {args.max_in_flight} uploads in flight per partition)"
     )
 
 
