@@ -50,19 +50,41 @@ PROXY = ROOT / "support" / "latency_proxy.py"
 GOFAKES3 = Path(os.environ.get("GOFAKES3", ROOT / "out" / "bin" / "gofakes3"))
 
 
-def generate(path: Path, rows: int) -> int:
-    """A user_info-like CSV: an id and 49 string columns of about 40 characters."""
+def _users_row(r: int) -> list[str]:
+    return [f"user-{r:08d}"] + [
+        f"value {c:02d} of row {r:08d} abcdefghijklmn" for c in range(1, COLUMNS)
+    ]
+
+
+TEXT = 'Straße 5, "Hof" 2\nline two; naïve café ☕ 𝄞 ' * 6
+
+
+def _text_row(r: int) -> list[str]:
+    # Few columns, long quoted free text (commas, quotes, line breaks, non-ASCII) and ids with
+    # spaces, slashes and non-ASCII: object keys and bodies are not all alike.
+    rid = f"id {r:07d}/é" if r % 3 else f"id-{r:07d}"
+    return [rid, *(f"{TEXT[c * 7 :]} #{r}" for c in range(5))]
+
+
+# Shape name -> (header, row); the first column is the id the job keys objects on.
+SHAPES = {
+    "users": (["user_id"] + [f"attr_{i:02d}" for i in range(1, COLUMNS)], _users_row),
+    "text": (["user_id", "note", "address", "comment", "agent", "extra"], _text_row),
+}
+
+
+def generate(path: Path, rows: int, shape: str = "users") -> int:
+    """The shape's CSV: `users` is user_info-like (an id and 49 string columns of about 40
+    characters); `text` has 6 columns of long quoted free text with line breaks."""
+    header, row = SHAPES[shape]
     marker = path.with_suffix(".rows")
     if not path.exists() or not marker.exists() or marker.read_text() != str(rows):
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = ["user_id"] + [f"attr_{i:02d}" for i in range(1, COLUMNS)]
-        with path.open("w") as fh:
-            fh.write(",".join(header) + "\n")
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(header)
             for r in range(rows):
-                values = [f"user-{r:08d}"] + [
-                    f"value {c:02d} of row {r:08d} abcdefghijklmn" for c in range(1, COLUMNS)
-                ]
-                fh.write(",".join(values) + "\n")
+                out.writerow(row(r))
         marker.write_text(str(rows))
     return path.stat().st_size
 
@@ -204,6 +226,7 @@ def main() -> None:
         "--max-in-flight", type=int, default=splitter.MAX_IN_FLIGHT, help="per partition"
     )
     parser.add_argument("--servers", default="gofakes3")
+    parser.add_argument("--shapes", default="users,text", help=f"of {', '.join(SHAPES)}")
     args = parser.parse_args()
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -213,12 +236,15 @@ def main() -> None:
     )
     row_counts = numbers(args.rows, int)
     latencies = numbers(args.latency_ms, float)
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     sources = {}
-    for rows in row_counts:
-        src = ROOT / "out" / "splitter" / f"users-{rows}.csv"
-        size = generate(src, rows)
-        sources[rows] = (src, bodies(src, rows))
-        print(f"input: {rows:,} rows x {COLUMNS} columns, {size / 1e6:.1f} MB CSV")
+    for shape in shapes:
+        for rows in row_counts:
+            src = ROOT / "out" / "splitter" / f"{shape}-{rows}.csv"
+            size = generate(src, rows, shape)
+            sources[(shape, rows)] = (src, bodies(src, rows))
+            columns = len(SHAPES[shape][0])
+            print(f"input {shape}: {rows:,} rows x {columns} columns, {size / 1e6:.1f} MB CSV")
     servers = {"moto": moto, "gofakes3": gofakes3}
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     if "gofakes3" in wanted and not GOFAKES3.exists():
@@ -228,8 +254,8 @@ def main() -> None:
 
     spark = common.local_spark("bench-splitter", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
-    # (server, latency, rows, figure) -> one value per repeat
-    runs: dict[tuple[str, float, int, str], list[float]] = defaultdict(list)
+    # (server, shape, latency, rows, figure) -> one value per repeat
+    runs: dict[tuple[str, str, float, int, str], list[float]] = defaultdict(list)
     cpu: dict[str, tuple[float, float]] = {}
     for name in wanted:
         with ExitStack() as stack:
@@ -239,7 +265,8 @@ def main() -> None:
             s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
             )
-            cpu[name] = client_cpu_ms(direct, bucket, sources[largest][1][:300])
+            first = (shapes[0], largest)
+            cpu[name] = client_cpu_ms(direct, bucket, sources[first][1][:300])
             # The proxy with no delay: its own ceiling, to show it is not what bounds the rest.
             proxy0 = stack.enter_context(latency_proxy(direct, 0))
             endpoints = {
@@ -247,11 +274,11 @@ def main() -> None:
                 for ms in latencies
             }
             for repeat in range(args.repeats):
-                items = sources[largest][1]
+                items = sources[first][1]
                 pair = [(-2.0, "direct", direct), (-1.0, "proxy 0 ms", proxy0)]
                 for key, label, endpoint in pair if repeat % 2 == 0 else pair[::-1]:
                     value = ceiling(endpoint, bucket, items)
-                    runs[(name, key, largest, "ceiling")].append(value)
+                    runs[(name, shapes[0], key, largest, "ceiling")].append(value)
                     print(
                         f"{name} {label}: ceiling {value:,.0f}/min ({largest:,} PUTs); "
                         f"load {load():.1f}",
@@ -260,50 +287,55 @@ def main() -> None:
                 order = latencies if repeat % 2 == 0 else list(reversed(latencies))
                 for ms in order:
                     endpoint = endpoints[ms]
-                    base = baseline(endpoint, bucket, sources[largest][1][: args.baseline_rows])
-                    runs[(name, ms, 0, "baseline")].append(base)
-                    print(
-                        f"{name} +{ms:g} ms: baseline {base:,.0f}/min; load {load():.1f}",
-                        flush=True,
-                    )
-                    for rows in row_counts if repeat % 2 == 0 else list(reversed(row_counts)):
-                        src, rows_items = sources[rows]
-                        ceil = ceiling(endpoint, bucket, rows_items)
-                        counts = job(spark, src, endpoint, bucket, args.max_in_flight)
-                        assert counts["written"] == rows and counts["failed"] == 0, counts
-                        rate = rows / float(counts["seconds"]) * 60  # type: ignore[arg-type]
-                        runs[(name, ms, rows, "ceiling")].append(ceil)
-                        runs[(name, ms, rows, "job")].append(rate)
+                    for shape in shapes if repeat % 2 == 0 else list(reversed(shapes)):
+                        some = sources[(shape, largest)][1][: args.baseline_rows]
+                        base = baseline(endpoint, bucket, some)
+                        runs[(name, shape, ms, 0, "baseline")].append(base)
                         print(
-                            f"{name} +{ms:g} ms, {rows:,} rows: ceiling {ceil:,.0f}/min, "
-                            f"job {rate:,.0f}/min ({counts['seconds']} s); load {load():.1f}",
+                            f"{name} +{ms:g} ms, {shape}: baseline {base:,.0f}/min; "
+                            f"load {load():.1f}",
                             flush=True,
                         )
+                        for rows in row_counts if repeat % 2 == 0 else list(reversed(row_counts)):
+                            src, rows_items = sources[(shape, rows)]
+                            ceil = ceiling(endpoint, bucket, rows_items)
+                            counts = job(spark, src, endpoint, bucket, args.max_in_flight)
+                            assert counts["written"] == rows and counts["failed"] == 0, counts
+                            rate = rows / float(counts["seconds"]) * 60  # type: ignore[arg-type]
+                            runs[(name, shape, ms, rows, "ceiling")].append(ceil)
+                            runs[(name, shape, ms, rows, "job")].append(rate)
+                            print(
+                                f"{name} +{ms:g} ms, {shape} {rows:,} rows: ceiling "
+                                f"{ceil:,.0f}/min, job {rate:,.0f}/min ({counts['seconds']} s); "
+                                f"load {load():.1f}",
+                                flush=True,
+                            )
     spark.stop()
     print()
     print("Proxy ceiling (plain concurrent PUT loop, medians):")
     for name in wanted:
-        d = median(runs[(name, -2.0, largest, "ceiling")])
-        p = median(runs[(name, -1.0, largest, "ceiling")])
+        d = median(runs[(name, shapes[0], -2.0, largest, "ceiling")])
+        p = median(runs[(name, shapes[0], -1.0, largest, "ceiling")])
         print(
             f"  {name}: direct {d:,.0f}/min, through the proxy at 0 ms {p:,.0f}/min ({p / d:.0%})"
         )
     print()
     print(
-        "| server | latency | rows | ceiling files/min | baseline files/min | job files/min "
-        "| job/baseline | job/ceiling |"
+        "| server | shape | latency | rows | ceiling files/min | baseline files/min "
+        "| job files/min | job/baseline | job/ceiling |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in wanted:
-        for ms in latencies:
-            base = median(runs[(name, ms, 0, "baseline")])
-            for rows in row_counts:
-                ceil = median(runs[(name, ms, rows, "ceiling")])
-                rate = median(runs[(name, ms, rows, "job")])
-                print(
-                    f"| {name} | {ms:g} ms | {rows:,} | {ceil:,.0f} | {base:,.0f} | {rate:,.0f} "
-                    f"| {rate / base:.1f}x | {rate / ceil:.0%} |"
-                )
+        for shape in shapes:
+            for ms in latencies:
+                base = median(runs[(name, shape, ms, 0, "baseline")])
+                for rows in row_counts:
+                    ceil = median(runs[(name, shape, ms, rows, "ceiling")])
+                    rate = median(runs[(name, shape, ms, rows, "job")])
+                    print(
+                        f"| {name} | {shape} | {ms:g} ms | {rows:,} | {ceil:,.0f} | {base:,.0f} "
+                        f"| {rate:,.0f} | {rate / base:.1f}x | {rate / ceil:.0%} |"
+                    )
     for name, (cpu_boto, cpu_job) in cpu.items():
         print(
             f"{name}: client CPU per PUT, boto3 put_object {cpu_boto:.2f} ms, job {cpu_job:.2f} ms"
