@@ -648,11 +648,13 @@ def shape_output(
 
     Merging input partitions (``coalesce``) costs nothing but runs the whole job in that many
     tasks, so when there are fewer files than cores, files down to MIN_FILE_MB are allowed to
-    keep every core busy; a shuffle is paid only when even that would leave most cores idle.
+    keep every core busy; when even that leaves a core idle, one shuffle is paid: the parse and
+    its checks cost several times what shuffling their output does, and a merged plan would run
+    them all in the writing tasks (one 130 MB batch in one task on a 2-core machine).
     """
     cores = spark.sparkContext.defaultParallelism
     files = max(n_files, min(cores, int(parquet_bytes // (MIN_FILE_MB * 1024 * 1024))))
-    if files * 4 >= cores or rows.rdd.getNumPartitions() <= files:
+    if files >= cores or rows.rdd.getNumPartitions() <= files:
         return rows.coalesce(files)
     return rows.repartition(files)
 
