@@ -48,6 +48,7 @@ RAW_BASE64 = "_raw_line_base64"
 PARSED = "_parsed"
 FAST = "_fast"
 EXACT = "_exact"
+DEFERRED = "_deferred"
 MARKER = "_manifest.json"
 # The head of every file of a typical batch (200 files: 13 MB of reads), so a key that only some
 # files carry still becomes a column; beyond that, files spread over the batch.
@@ -58,6 +59,11 @@ MIN_FILE_MB = 32
 # Lines longer than this skip the JVM checks (regular expressions over one huge line) and are
 # split by the exact parser instead.
 FAST_MAX_CHARS = 100_000
+# Up to this share of sampled files with a line for the Python splitter, the main pass runs in
+# the JVM alone and only the files holding such lines are read again; above it, one pass sends
+# every row through the Python worker (cheaper than reading most files twice).
+PYTHON_ROUTE_MAX_FILE_SHARE = 0.125
+ROUTE_LINES_PER_FILE = 100
 DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2}|19\d{2})[-_/.]?(\d{2})[-_/.]?(\d{2})(?!\d)")
 # Spark's parser accepts single quotes by default and caps strings at 20M characters and
 # numbers at 1,000 digits; JSON has no such limits.
@@ -424,14 +430,27 @@ def _exact_udf() -> object:
     return F.udf(lambda raw: exact_entries(raw), _EXACT_SCHEMA)
 
 
-def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str) -> DataFrame:
+def parse_lines(
+    lines: DataFrame, keys: Sequence[str], processing_timestamp: str, route: str = "all"
+) -> DataFrame:
     """``value`` (a line) and ``_source_file`` → one string column per key, ``_extra_fields``,
     ``_source_file``, ``_processing_timestamp``, and for rejects ``_raw_line``,
     ``_raw_line_base64`` (lines that are not UTF-8) and ``_reject_reason``.
 
     Spark's JSON parser splits the common line; lines where its text would not be exact (see
-    :func:`with_fast_path`) are split in Python, which only sees those lines.
+    :func:`with_fast_path`) are split in Python. ``route`` says which lines go where:
+
+    - ``all``: every line, in one plan; the Python worker still receives every row (with a null
+      argument for the fast ones), which costs about as much as the JSON parse itself;
+    - ``fast``: no Python at all; lines that need the Python splitter come out with every field
+      null and ``_deferred`` true, for a later ``slow`` pass over the files that hold them;
+    - ``slow``: only the lines that need the Python splitter, split there.
+
+    A line is fast or not by its text alone, so ``fast`` and ``slow`` over the same files hold
+    every line exactly once between them.
     """
+    if route not in ("all", "fast", "slow"):
+        raise ValueError(f"route must be all, fast or slow, got {route!r}")
     names = output_names(keys)
     known = F.array(*[F.lit(k) for k in keys]) if keys else F.array().cast("array<string>")
     value = F.col("value")
@@ -439,19 +458,32 @@ def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str
         lines.where(~value.rlike("^[ \t\r\n\ufeff]*$"))
         .withColumn(PARSED, F.from_json(value, "map<string,string>", JSON_OPTIONS))
         .transform(lambda df: with_fast_path(df, "value", PARSED, FAST))
-        .withColumn(
+        # Never null, so the fast and slow routes are exact complements.
+        .withColumn(FAST, F.coalesce(F.col(FAST), F.lit(False)))
+    )
+    if route == "slow":
+        checked = checked.where(~F.col(FAST))
+    if route == "fast":
+        fields = F.when(F.col(FAST), F.col(PARSED))
+        reason = F.lit(None).cast("string")
+    else:
+        checked = checked.withColumn(
             EXACT,
             _exact_udf()(F.when(~F.col(FAST), value.cast("binary"))),  # type: ignore[operator]
         )
-    )
-    fields = F.when(F.col(FAST), F.col(PARSED)).otherwise(
-        F.from_json(F.col(EXACT).entries, "map<string,string>", JSON_OPTIONS)
-    )
-    reason = F.when(~F.col(FAST), F.col(EXACT).reason)
+        fields = F.when(F.col(FAST), F.col(PARSED)).otherwise(
+            F.from_json(F.col(EXACT).entries, "map<string,string>", JSON_OPTIONS)
+        )
+        reason = F.when(~F.col(FAST), F.col(EXACT).reason)
     extra = F.map_filter(F.col("_fields"), lambda k, _v: ~F.array_contains(known, k))
     valid_utf8 = F.decode(value.cast("binary"), "UTF-8") == value
+    deferred = [(~F.col(FAST)).alias(DEFERRED)] if route == "fast" else []
     return checked.select(
-        "value", common.SOURCE_FILE, fields.alias("_fields"), reason.alias(common.REJECT_REASON)
+        "value",
+        common.SOURCE_FILE,
+        FAST,
+        fields.alias("_fields"),
+        reason.alias(common.REJECT_REASON),
     ).select(
         *[F.col("_fields").getItem(k).alias(names[k]) for k in keys],
         F.when(F.size(extra) > 0, F.to_json(extra)).alias(EXTRA),
@@ -464,7 +496,19 @@ def parse_lines(lines: DataFrame, keys: Sequence[str], processing_timestamp: str
             RAW_BASE64
         ),
         F.col(common.REJECT_REASON),
+        *deferred,
     )
+
+
+def python_file_share(sample: DataFrame) -> float:
+    """The share of the sampled files whose sampled lines include one that needs the Python
+    splitter (``sample`` as for :func:`parse_lines`, ``_source_file`` naming the file)."""
+    flagged = parse_lines(sample, [], "", route="fast").agg(
+        F.count_distinct(F.col(common.SOURCE_FILE)).alias("files"),
+        F.count_distinct(F.when(F.col(DEFERRED), F.col(common.SOURCE_FILE))).alias("python"),
+    )
+    row = flagged.collect()[0]
+    return row["python"] / row["files"] if row["files"] else 0.0
 
 
 def plan_files(
@@ -552,19 +596,33 @@ def read_heads(spark: SparkSession, files: Sequence[common.InputFile]) -> list[b
     return heads
 
 
-def sample_lines(files: Sequence[common.InputFile], heads: Sequence[bytes]) -> list[str]:
-    """Complete lines from the start of up to SAMPLE_FILES files spread over the batch."""
+def sample_lines(
+    files: Sequence[common.InputFile], heads: Sequence[bytes]
+) -> list[tuple[str, str]]:
+    """Complete lines, each with its file's path, from the start of up to SAMPLE_FILES files
+    spread over the batch."""
     step = max(1, len(files) // SAMPLE_FILES)
-    lines: list[str] = []
-    for data in list(heads)[::step][:SAMPLE_FILES]:
+    lines: list[tuple[str, str]] = []
+    for f, data in list(zip(files, heads, strict=True))[::step][:SAMPLE_FILES]:
         if not data:
             continue
         text = data.decode("utf-8-sig", errors="replace")
         split = text.splitlines()
         # A cut-off last line would look corrupt and skew the size measure.
         complete = split if len(data) < SAMPLE_BYTES_PER_FILE else split[:-1]
-        lines += [ln for ln in complete if ln.strip()]
+        lines += [(ln, f.path) for ln in complete if ln.strip()]
     return lines
+
+
+def first_lines(sample: Sequence[tuple[str, str]], n: int) -> list[tuple[str, str]]:
+    """The first ``n`` sampled lines of each file."""
+    taken: dict[str, int] = {}
+    kept = []
+    for line, path in sample:
+        taken[path] = taken.get(path, 0) + 1
+        if taken[path] <= n:
+            kept.append((line, path))
+    return kept
 
 
 def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame, scratch: str) -> float:
@@ -590,11 +648,13 @@ def shape_output(
 
     Merging input partitions (``coalesce``) costs nothing but runs the whole job in that many
     tasks, so when there are fewer files than cores, files down to MIN_FILE_MB are allowed to
-    keep every core busy; a shuffle is paid only when even that would leave most cores idle.
+    keep every core busy; when even that leaves a core idle, one shuffle is paid: the parse and
+    its checks cost several times what shuffling their output does, and a merged plan would run
+    them all in the writing tasks (one 130 MB batch in one task on a 2-core machine).
     """
     cores = spark.sparkContext.defaultParallelism
     files = max(n_files, min(cores, int(parquet_bytes // (MIN_FILE_MB * 1024 * 1024))))
-    if files * 4 >= cores or rows.rdd.getNumPartitions() <= files:
+    if files >= cores or rows.rdd.getNumPartitions() <= files:
         return rows.coalesce(files)
     return rows.repartition(files)
 
@@ -628,17 +688,19 @@ def convert(
     staging_rejects = common.staging_path(rejected_path, run_id)
 
     sample = sample_lines(batch.files, heads)
-    keys = list(columns) if columns else sample_keys(sample)
+    keys = list(columns) if columns else sample_keys(ln for ln, _ in sample)
     target_bytes = target_file_mb * 1024 * 1024
     total_bytes = sum(f.size for f in batch.files)
-    n_files, rows_per_file, parquet_bytes = 1, None, 0.0
+    n_files, rows_per_file, parquet_bytes, per_row = 1, None, 0.0, 0.0
+    route = "fast"
     if sample:
+        schema = f"value string, {common.SOURCE_FILE} string"
+        routing = spark.createDataFrame(first_lines(sample, ROUTE_LINES_PER_FILE), schema)
+        if python_file_share(routing) > PYTHON_ROUTE_MAX_FILE_SHARE:
+            route = "all"
         step = max(1, len(sample) // SIZING_ROWS)
-        sample_df = spark.createDataFrame(
-            [(ln, "sample") for ln in sample[::step]],
-            f"value string, {common.SOURCE_FILE} string",
-        )
-        bytes_per_line = sum(len(ln.encode()) + 1 for ln in sample) / len(sample)
+        sample_df = spark.createDataFrame([(ln, "sample") for ln, _ in sample[::step]], schema)
+        bytes_per_line = sum(len(ln.encode()) + 1 for ln, _ in sample) / len(sample)
         per_row = parquet_bytes_per_row(
             spark,
             parse_lines(sample_df, keys, stamp).where(~common.is_rejected()),
@@ -647,61 +709,64 @@ def convert(
         n_files, rows_per_file = plan_files(total_bytes, bytes_per_line, per_row, target_bytes)
         parquet_bytes = total_bytes / bytes_per_line * per_row
 
-    lines = spark.read.text([f.path for f in batch.files]).select(
-        "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
-    )
+    lines = read_lines(spark, [f.path for f in batch.files])
     # Informational only (not part of the reconciliation): lines that hold no record.
     observed_lines, line_obs = common.observe_counts(
         lines, "lines", blank=F.col("value").rlike("^[ \t\r\n\ufeff]*$")
     )
-    rows = shape_output(spark, parse_lines(observed_lines, keys, stamp), n_files, parquet_bytes)
-    # Counted on the rows the write consumes (after any shuffle), so retried tasks count once;
-    # the files that hold rejects are noted so only they are read again to write the rejects.
+    rows = shape_output(
+        spark, parse_lines(observed_lines, keys, stamp, route), n_files, parquet_bytes
+    )
+    # What a second, smaller pass handles: the lines left for the Python splitter (fast route),
+    # or the rejects (one-pass route). Only the files holding them are read again.
+    pending = F.col(DEFERRED) if route == "fast" else common.is_rejected()
+    # Counted on the rows the write consumes (after any shuffle), so retried tasks count once.
     seen = Observation("ndjson")
     counted = rows.observe(
         seen,
         F.count(F.lit(1)).alias("rows"),
-        F.count(F.col(common.REJECT_REASON)).alias("rejected"),
-        F.to_json(F.collect_set(F.when(common.is_rejected(), F.col(common.SOURCE_FILE)))).alias(
-            "files"
-        ),
+        F.count(F.when(pending, F.lit(1))).alias("pending"),
+        F.to_json(F.collect_set(F.when(pending, F.col(common.SOURCE_FILE)))).alias("files"),
     )
     good, written = common.observe_counts(
-        counted.where(~common.is_rejected()).drop(
-            common.RAW_LINE, RAW_BASE64, common.REJECT_REASON
-        ),
+        counted.where(~pending).drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON, DEFERRED),
         "ndjson_written",
     )
     writer = good.write.mode("overwrite").option("compression", "snappy")
     if rows_per_file:
         writer = writer.option("maxRecordsPerFile", rows_per_file)
     writer.parquet(staging)
-    write_marker(spark, staging, manifest_path, batch)
     metrics = seen.get
-    rejected = int(metrics["rejected"])
-    if rejected:
-        reject_files = sorted(uri_to_path(spark, u) for u in json.loads(metrics["files"]))
-        rejects = spark.read.text(reject_files).select(
-            "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
-        )
-        rejected = common.write_rejected(
-            parse_lines(rejects, keys, stamp).where(common.is_rejected()), staging_rejects
-        )
+    n_written, rejected = int(written.get["rows"]), 0
+    if int(metrics["pending"]):
+        files = sorted(uri_to_path(spark, u) for u in json.loads(metrics["files"]))
+        again = parse_lines(read_lines(spark, files), keys, stamp, "slow")
+        if route == "fast":
+            # Two writes from these lines: kept, so their files are read only once more.
+            again = again.persist()
+            n_written += append_rows(
+                again, staging, int(metrics["pending"]) * per_row, target_bytes
+            )
+        rejected = common.write_rejected(again.where(common.is_rejected()), staging_rejects)
+        again.unpersist()
+    write_marker(spark, staging, manifest_path, batch)
     # Rows first, then their rejects: a kill between the two leaves the new rows complete and
     # the previous rejects, both readable; the next run of the manifest replaces both.
     common.publish(spark, staging, destination)
     if rejected:
         common.publish(spark, staging_rejects, rejected_path)
     else:
+        common.delete_path(spark, staging_rejects)
         common.delete_path(spark, rejected_path)
     return {
         "read": int(metrics["rows"]),
-        "written": int(written.get["rows"]),
+        "written": n_written,
         "rejected": rejected,
         "blank_lines": int(line_obs.get["blank"]),
         "files": len(batch.files),
         "input_bytes": total_bytes,
         "columns": len(keys),
+        "route": route,
         "date": batch.date,
         "dates": batch.dates,
         "batch": bid,
@@ -713,6 +778,26 @@ def convert(
         "recovered": {k: recovered[k] + recovered_rejects[k] for k in ("restored", "removed")},
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def read_lines(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+    return spark.read.text(list(paths)).select(
+        "value", F.col("_metadata.file_path").alias(common.SOURCE_FILE)
+    )
+
+
+def append_rows(rows: DataFrame, folder: str, parquet_bytes: float, target_bytes: int) -> int:
+    """Adds the good rows of a ``slow`` pass to the batch's Parquet files; returns how many.
+
+    Sized like the main write: about ``parquet_bytes`` of output in files near the target.
+    """
+    good, written = common.observe_counts(
+        rows.where(~common.is_rejected()).drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON),
+        "ndjson_python_written",
+    )
+    files = max(1, math.ceil(parquet_bytes / target_bytes))
+    good.coalesce(files).write.mode("append").option("compression", "snappy").parquet(folder)
+    return int(written.get["rows"])
 
 
 def write_marker(spark: SparkSession, folder: str, manifest_path: str, batch: Batch) -> None:

@@ -153,12 +153,20 @@ def run_corpus(spark, tmp_path: Path, files: dict[str, bytes], uris: list[str]) 
     return {"counts": counts, "out": out}
 
 
-def test_hostile_corpus_lands_exactly_once_with_exact_text(spark, tmp_path: Path):
+@pytest.mark.parametrize("route", ["fast", "all"])
+def test_hostile_corpus_lands_exactly_once_with_exact_text(
+    spark, tmp_path: Path, monkeypatch, route: str
+):
+    """Both plans: the JVM-only pass with a second pass over the files holding lines for the
+    Python splitter ("fast"), and one pass sending every row through Python ("all")."""
+    share = 1.0 if route == "fast" else -1.0
+    monkeypatch.setattr(ndjson, "PYTHON_ROUTE_MAX_FILE_SHARE", share)
     files = hostile_files(random.Random(11))
     # Listed twice, and by overlapping prefixes: still read once.
     uris = [*files, f"{DATE}-tiny-0", f"{DATE}-types-a.ndjson"]
     result = run_corpus(spark, tmp_path, files, uris)
     counts, out = result["counts"], result["out"]
+    assert counts["route"] == route
 
     expected: list[tuple[str, dict[str, Any]]] = []
     expected_rejects: Counter[tuple[str, bytes]] = Counter()
@@ -214,26 +222,27 @@ def test_hostile_corpus_lands_exactly_once_with_exact_text(spark, tmp_path: Path
     assert next(r for r in rejects if "bad" in r["_raw_line"])["_raw_line_base64"]
 
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        '{"a": 1.10}',
-        '{"a":1,"b":{"c":1.0}}',
-        '{"a": {"b": 1}}',
-        '{"a":{"b":"\\u0041"}}',
-        '{"a":[1,2],"b":"[1,2]"}',
-        '{"a":-0}',
-        '{"a":123.45,"b":{"c":"d"},"e":[true,false,null]}',
-        '{"a":"x"}{"b":1}',
-        '{"a":1,"a":1}',
-        '{"a":{"b":{"c":1}}}',
-        '{"a":"\\ud800"}',
-        '{"a":1E400}',
-        '{"a":1.0E10,"b":5.0,"c":-0.0}',
-        # Thousands of nested values on one line: the JVM checks must not recurse per value.
-        "{" + ",".join(f'"k{i}":[{i}]' for i in range(6000)) + ',"a":{"x":1}}',
-    ],
-)
+COMPACT = '{"a":123.45,"b":{"c":"d"},"e":[true,false,null]}'
+SPLIT_LINES = [
+    '{"a": 1.10}',
+    '{"a":1,"b":{"c":1.0}}',
+    '{"a": {"b": 1}}',
+    '{"a":{"b":"\\u0041"}}',
+    '{"a":[1,2],"b":"[1,2]"}',
+    '{"a":-0}',
+    COMPACT,
+    '{"a":"x"}{"b":1}',
+    '{"a":1,"a":1}',
+    '{"a":{"b":{"c":1}}}',
+    '{"a":"\\ud800"}',
+    '{"a":1E400}',
+    '{"a":1.0E10,"b":5.0,"c":-0.0}',
+    # Thousands of nested values on one line: the JVM checks must not recurse per value.
+    "{" + ",".join(f'"k{i}":[{i}]' for i in range(6000)) + ',"a":{"x":1}}',
+]
+
+
+@pytest.mark.parametrize("line", SPLIT_LINES)
 def test_fast_and_exact_paths_agree(spark, line: str):
     """Whatever path a line takes, its values are the exact text the Python splitter gives."""
     df = spark.createDataFrame([(line, "f")], "value string, _source_file string")
@@ -246,3 +255,39 @@ def test_fast_and_exact_paths_agree(spark, line: str):
     want = json.loads(entries)
     assert out["_reject_reason"] is None
     assert {k: out[k] for k in keys if k in want} == {k: want[k] for k in keys if k in want}
+
+
+def test_fast_and_slow_routes_split_every_line_once(spark):
+    """The JVM-only route defers exactly the lines the Python route takes, and together they
+    give what the one-pass plan gives (the Python splitter being the reference)."""
+    df = spark.createDataFrame(
+        [(line, f"f{i}") for i, line in enumerate(SPLIT_LINES)], "value string, _source_file string"
+    )
+    keys = ["a", "b", "c", "e"]
+    fast = [r.asDict() for r in ndjson.parse_lines(df, keys, STAMP, "fast").collect()]
+    slow = [r.asDict() for r in ndjson.parse_lines(df, keys, STAMP, "slow").collect()]
+    deferred = {r["_source_file"] for r in fast if r["_deferred"]}
+    assert deferred == {r["_source_file"] for r in slow}
+    assert len(slow) == len(deferred)
+    assert all(r["_reject_reason"] is None for r in fast)
+    assert all(r[k] is None for r in fast if r["_deferred"] for k in keys)
+    merged = {r["_source_file"]: r for r in slow}
+    merged.update({r["_source_file"]: r for r in fast if not r["_deferred"]})
+    assert len(merged) == len(SPLIT_LINES)
+    for i, line in enumerate(SPLIT_LINES):
+        row = merged[f"f{i}"]
+        entries, reason = ndjson.exact_entries(line.encode())
+        assert row["_reject_reason"] == reason
+        want = json.loads(entries) if entries else {}
+        assert {k: row[k] for k in keys if k in want} == {k: want[k] for k in keys if k in want}
+    # A compact line stays in the JVM; a number a double cannot write back does not.
+    assert "f0" in deferred  # 1.10
+    assert f"f{SPLIT_LINES.index(COMPACT)}" not in deferred
+
+
+def test_python_file_share_counts_files_with_lines_for_python(spark):
+    rows = [('{"a":1}', "x"), ('{"a":2}', "x"), ('{"a":1.10}', "y"), ('{"a":3}', "z"), ("[]", "w")]
+    share = ndjson.python_file_share(
+        spark.createDataFrame(rows, "value string, _source_file string")
+    )
+    assert share == 0.5
