@@ -34,7 +34,8 @@ POSITION_NAMES = ("position", "pos", "bp", "start", "base_pair_location")
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 # Rough number of chromosomes a human data set spreads over; only used to size the salt.
 TYPICAL_CHROMOSOMES = 24
-# Parquet files a write task keeps open; past it Spark sorts the task's remaining rows.
+# Parquet files a write task keeps open; past it Spark sorts the task's remaining rows. After
+# the shuffle by chromosome a task holds a few chromosomes, so this is rarely reached.
 MAX_OPEN_FILES = 200
 
 # --------------------------------------------------------------------------------------------
@@ -50,6 +51,21 @@ CHROMOSOME_TEXT = "__chromosome_text"
 _NAME_START = "__name_start"
 _BARE = "__bare"
 _NUMBER = "__number"
+_COMMON = "__common"
+# The spellings most rows use, already in their normal form or ``chr`` + it; numbers up to 99
+# cover every genome's numbered chromosomes that a partition per chromosome suits.
+_NORMAL_FORMS = [str(n) for n in range(1, 100)] + ["X", "Y", "MT"]
+_CHR_FORMS = [f"chr{n}" for n in _NORMAL_FORMS if n != "MT"]
+
+
+def _common_spelling(raw: Column) -> Column:
+    """The normal form of the most frequent spellings, found by hash-set lookups without copying
+    the text; null for anything else, which :func:`normalise_chromosome`'s steps then decide."""
+    return (
+        F.when(raw.isin(_NORMAL_FORMS), raw)
+        .when(raw.isin(_CHR_FORMS), F.substring(raw, 4, 2))
+        .when(raw.isin("chrM", "chrMT", "M"), F.lit("MT"))
+    )
 
 
 def normalise_chromosome(df: DataFrame, raw: str, out: str = "chromosome") -> DataFrame:
@@ -59,11 +75,17 @@ def normalise_chromosome(df: DataFrame, raw: str, out: str = "chromosome") -> Da
     Prefixes ``chr``, ``chrom`` and ``chromosome`` (any case, then an optional ``_`` or ``-``)
     are dropped. Anything else (unplaced or alternate contigs such as ``chrUn_gl000220`` or
     ``GL000192.1``) is kept as given, trimmed, so each contig stays its own partition. Empty
-    becomes null. Plain string functions (regular expressions cost several times the CSV parse),
-    one small projection per step: written as one nested expression, each step repeats the
-    previous ones inside CASE branches, where Spark cannot share them, and the normalisation
-    cost ten times the parse.
+    becomes null.
+
+    Costs, measured: the common spellings (``1``, ``chr1``, ``X``, ``MT``…) are looked up in a
+    hash set first, which halves the cost of this step for typical files; the other values take
+    plain string functions (regular expressions cost several times the CSV parse), one small
+    projection per step, each skipped (null) for rows the lookup decided. Written as one nested
+    expression, each step repeats the previous ones inside CASE branches, where Spark cannot
+    share them, and the normalisation cost ten times the parse.
     """
+    common_form = F.col(_COMMON)
+    pending = common_form.isNull()
     value = F.col(CHROMOSOME_TEXT)
     lower = F.lower(value)
     named = F.col(_BARE)
@@ -71,7 +93,8 @@ def normalise_chromosome(df: DataFrame, raw: str, out: str = "chromosome") -> Da
     number = F.col(_NUMBER)
     upper = F.upper(bare)
     return (
-        df.withColumn(CHROMOSOME_TEXT, F.trim(F.col(raw)))
+        df.withColumn(_COMMON, _common_spelling(F.col(raw)))
+        .withColumn(CHROMOSOME_TEXT, F.when(pending, F.trim(F.col(raw))))
         .withColumn(
             _NAME_START,
             F.when(lower.startswith("chromosome"), 11)
@@ -89,13 +112,14 @@ def normalise_chromosome(df: DataFrame, raw: str, out: str = "chromosome") -> Da
         .withColumn(_NUMBER, F.when(_digits_only(bare) & (F.length(bare) <= 18), bare.cast("long")))
         .withColumn(
             out,
-            F.when(value.isNull() | (value == ""), F.lit(None).cast("string"))
+            F.when(~pending, common_form)
+            .when(value.isNull() | (value == ""), F.lit(None).cast("string"))
             .when(number > 0, number.cast("string"))
             .when(upper.isin("X", "Y"), upper)
             .when(upper.isin("M", "MT"), F.lit("MT"))
             .otherwise(value),
         )
-    ).drop(CHROMOSOME_TEXT, _NAME_START, _BARE, _NUMBER)
+    ).drop(_COMMON, CHROMOSOME_TEXT, _NAME_START, _BARE, _NUMBER)
 
 
 def position_value(position_text: str) -> Column:
@@ -138,7 +162,9 @@ def normalise(
     df: DataFrame, chromosome_col: str, position_col: str, carried: Sequence[str]
 ) -> DataFrame:
     """Rows of one CSV layout → ``chromosome, position, <carried…>, __position_text,
-    _source_file, _raw_line, _reject_reason``; ``_reject_reason`` is null for good rows."""
+    _source_file, _raw_line, _reject_reason``; ``_reject_reason`` is null for good rows, and so
+    is ``_source_file`` (only a rejected row needs its file; ``df`` may carry the column, else
+    it comes from the scan and must be taken before any shuffle)."""
     # Projections in steps, so each value is computed once per row and then referenced by name.
     named = (
         normalise_chromosome(df, chromosome_col, "__chromosome")
@@ -146,7 +172,7 @@ def normalise(
             F.col("__chromosome").alias("chromosome"),
             F.trim(F.col(position_col)).alias(POSITION_TEXT),
             *[F.col(c) for c in carried],
-            F.col(common.SOURCE_FILE),
+            *([F.col(common.SOURCE_FILE)] if common.SOURCE_FILE in df.columns else []),
             F.col(common.CORRUPT).alias(common.RAW_LINE),
         )
         .withColumn(POSITION_VALUE, position_value(POSITION_TEXT))
@@ -162,7 +188,10 @@ def normalise(
         F.when(reason.isNull(), F.col(POSITION_VALUE)).alias("position"),
         *[F.col(c) for c in carried],
         POSITION_TEXT,
-        common.SOURCE_FILE,
+        F.when(
+            reason.isNotNull(),
+            F.col(common.SOURCE_FILE) if common.SOURCE_FILE in df.columns else common.input_file(),
+        ).alias(common.SOURCE_FILE),
         common.RAW_LINE,
         reason.alias(common.REJECT_REASON),
     )
@@ -172,7 +201,7 @@ def spread(df: DataFrame, salt_buckets: int) -> DataFrame:
     """One shuffle that puts each chromosome in ``salt_buckets`` tasks, so the number of files
     per chromosome follows the data size, not the number of input splits."""
     salt = (
-        F.pmod(F.xxhash64("position", "_source_file"), F.lit(salt_buckets))
+        F.pmod(F.xxhash64(POSITION_TEXT, common.RAW_LINE), F.lit(salt_buckets))
         if salt_buckets > 1
         else F.lit(0)
     )
@@ -228,23 +257,8 @@ def layout_of(columns: tuple[str, ...], path: str) -> Layout:
 def read_layout(
     spark: SparkSession, layout: Layout, paths: list[str], plan: common.CsvPlan
 ) -> DataFrame:
-    raw = common.read_csv(spark, layout.columns, paths, plan.line_seps)
+    raw = common.read_csv(spark, layout.columns, paths, plan.line_seps, source_file=False)
     return normalise(raw, layout.chromosome, layout.position, layout.carried)
-
-
-def writes_directly(spark: SparkSession, files: Sequence[common.InputFile]) -> bool:
-    """Whether the read tasks should write the Parquet themselves, without a shuffle.
-
-    A shuffle costs a serialised copy of every row; it earns it only when the read tasks are
-    too few to keep every core busy, or so many that each would write a small file per
-    chromosome. A file is one read task (files are not split, see ``common.read_csv``) and
-    smaller files are packed into tasks of ``spark.sql.files.maxPartitionBytes``.
-    """
-    cores = spark.sparkContext.defaultParallelism
-    split = int(spark.conf.get("spark.sql.files.maxPartitionBytes", "134217728").rstrip("b"))
-    large = sum(1 for f in files if f.size >= split)
-    tasks = large + math.ceil(sum(f.size for f in files if f.size < split) / split)
-    return cores <= tasks <= 2 * cores
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,10 +290,11 @@ def convert(
         read_layout(spark, layout_of(columns, paths[0]), paths, plan)
         for columns, paths in plan.groups.items()
     )
-    direct = writes_directly(spark, files)
-    if not direct:
-        salt = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
-        rows = spread(rows, salt)
+    # Always one shuffle by chromosome: it gives each chromosome one file per salt bucket (read
+    # tasks writing directly would each leave a small file per chromosome), and a write task
+    # then holds few chromosomes, so it keeps their files open without sorting its rows.
+    salt = max(1, math.ceil(plan.total_bytes / (target_file_bytes * TYPICAL_CHROMOSOMES)))
+    rows = spread(rows, salt)
     rejected = F.struct(
         *[F.col(c) for c in rows.columns if c not in ("position", POSITION_TEXT)],
         F.col(POSITION_TEXT).alias("position"),
@@ -292,7 +307,6 @@ def convert(
             POSITION_TEXT, common.SOURCE_FILE, common.RAW_LINE, common.REJECT_REASON
         ),
     )
-    # Files open at once per task: with one per chromosome the writer needs no sort of its rows.
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", str(MAX_OPEN_FILES))
     run_id = common.new_run_id()
     staging = common.staging_path(output_path, run_id)
@@ -311,7 +325,6 @@ def convert(
         **counts,
         **tally,
         "layouts": len(plan.groups),
-        "shuffle": not direct,
         "output": output_path,
         "rejected_path": rejected_path,
         "seconds": round(time.monotonic() - started, 1),

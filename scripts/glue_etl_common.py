@@ -857,11 +857,13 @@ def read_csv(
     columns: Sequence[str],
     paths: list[str],
     line_seps: Mapping[str, str | None] | None = None,
+    source_file: bool = True,
 ) -> DataFrame:
     """Files of one header as strings: RFC 4180 quoting, quoted line breaks kept as they are in
     the file, a UTF-8 byte-order mark skipped, ``.gz`` decompressed, invalid UTF-8 bytes read as
     U+FFFD. Rows with the wrong number of fields keep their text in ``_corrupt_record``;
-    ``_source_file`` names their file.
+    ``_source_file`` names their file unless ``source_file`` is false (a caller that needs the
+    name for a few rows only takes :func:`input_file` where it needs it).
 
     ``line_seps`` (path → separator, from :func:`plan_csv`) saves reading the files' heads
     again. Files are grouped by line ending: Spark's parser turns a CRLF inside quotes into LF
@@ -894,9 +896,21 @@ def read_csv(
                 columnNameOfCorruptRecord=CORRUPT,
                 maxColumns=max(MIN_MAX_COLUMNS, 2 * len(columns) + 1),
                 **options,
-            ).withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
+            )
         )
+        if source_file:
+            frames[-1] = frames[-1].withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
     return union_all(frames)
+
+
+def input_file() -> Column:
+    """The file the current row was read from, for rows that need it (rejects).
+
+    Wrap it in ``F.when(rare, input_file())`` before any shuffle (it is empty after one): Spark
+    evaluates a CASE branch only for rows that take it, while the ``_metadata.file_path`` column
+    is built for every row, which cost a third of the CSV parse on short rows.
+    """
+    return F.input_file_name()
 
 
 def union_all(frames: Iterable[DataFrame]) -> DataFrame:

@@ -84,6 +84,20 @@ def test_chromosome_names_are_normalised(spark):
     assert got == NAMES
 
 
+def test_common_spellings_take_the_same_value_as_the_general_steps(spark):
+    # A padded value misses the hash-set lookup and goes through the general steps.
+    spellings = (
+        genomics._NORMAL_FORMS
+        + genomics._CHR_FORMS
+        + ["chrM", "chrMT", "M", "0", "100", "chr100", "chr0", "chrx", "mt", "Chr7"]
+    )
+    df = spark.createDataFrame([(v, f" {v} ") for v in spellings], "c string, padded string")
+    df = genomics.normalise_chromosome(df, "c", "n")
+    got = genomics.normalise_chromosome(df, "padded", "general").collect()
+    assert [r.n for r in got] == [r.general for r in got]
+    assert {r.c: r.n for r in got}["chr7"] == "7"
+
+
 def test_converts_mixed_sources_and_rejects_bad_rows(spark, sources: Path, tmp_path: Path):
     out = tmp_path / "out"
     counts = genomics.convert(spark, str(sources / "*.csv"), str(out))
@@ -169,6 +183,19 @@ def test_files_per_chromosome_follow_size_not_input_splits(spark, tmp_path: Path
     for chrom in ("1", "2", "X"):
         assert len(parquet_files(out / f"chromosome={chrom}")) == 1
     assert not (out / "_rejected").exists()
+
+    # As many large files as cores (the session's parallelism is 4): still one file per
+    # chromosome, not one per input file.
+    for extra in sorted(src.glob("part*.csv"))[4:]:
+        extra.unlink()
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
+    try:
+        counts = genomics.convert(spark, str(src / "*.csv"), str(out))
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert counts["written"] == 4 * 150
+    for chrom in ("1", "2", "X"):
+        assert len(parquet_files(out / f"chromosome={chrom}")) == 1
 
     # A small target size splits a chromosome's rows over files of bounded size.
     big = tmp_path / "big"
