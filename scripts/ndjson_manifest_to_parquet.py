@@ -33,10 +33,11 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import glue_etl_common as common
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -375,11 +376,18 @@ def with_fast_path(df: DataFrame, value: str, parsed: str, out: str) -> DataFram
     (Spark shares no work between the operands of ``AND``), several times per line.
     """
     line = F.col(value)
+    # Most lines hold no backslash: the checks about escapes are skipped for them, and a plain
+    # search for a character replaces a regular expression where one character decides.
+    escaped = line.contains("\\")
+
+    def holds_any(text: Column, chars: str) -> Column:
+        return reduce(lambda a, b: a | b, [text.contains(c) for c in chars])
+
     # The line with every string reduced to '"': what is left is structure and bare tokens.
     shape_ws, shape, flat = F.col(_SHAPE_WS), F.col(_SHAPE), F.col(_FLAT)
     inner = shape.substr(F.lit(2), F.length(shape) - 2)
     keys = (F.length(flat) - F.length(F.replace(flat, F.lit('":'), F.lit("")))) / 2
-    nested = inner.rlike(r"[{\[]")
+    nested = holds_any(inner, "{[")
     tokens = F.regexp_extract_all(shape, F.lit(r'[^{}\[\]:,"]+'), 0)
     number = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
     exact_token = F.forall(
@@ -394,25 +402,30 @@ def with_fast_path(df: DataFrame, value: str, parsed: str, out: str) -> DataFram
         F.col(parsed).isNotNull()
         & (F.length(line) <= FAST_MAX_CHARS)
         & (F.decode(line.cast("binary"), "UTF-8") == line)
-        & ~line.rlike(r"(?i)\\ud[89a-f]")
+        & ~(escaped & line.rlike(r"(?i)\\ud[89a-f]"))
         & shape.startswith("{")
         & shape.endswith("}")
         # One object with at most one level of nesting: once its flat groups are removed, no
         # bracket is left (a repeated-group pattern would recurse per group in Java's regex).
-        & ~flat.rlike(r"[{}\[\]]")
+        & ~holds_any(flat, "{}[]")
         & (keys == F.size(F.array_distinct(F.map_keys(F.col(parsed)))))
         & exact_token
         & (
             ~nested
             | (
                 ~shape_ws.rlike(r"[{\[][^{}\[\]]*[ \t\r\n][^{}\[\]]*[}\]]")
-                & ~line.rlike(r'\\[^"\\nrt]')
+                & ~(escaped & line.rlike(r'\\[^"\\nrt]'))
             )
         )
     )
     return (
         df.withColumn(
-            _SHAPE_WS, F.regexp_replace(F.regexp_replace(line, r"\\.", ""), r'"[^"]*"', '"')
+            _SHAPE_WS,
+            F.regexp_replace(
+                F.when(escaped, F.regexp_replace(line, r"\\.", "")).otherwise(line),
+                r'"[^"]*"',
+                '"',
+            ),
         )
         .withColumn(_SHAPE, F.regexp_replace(shape_ws, r"[ \t\r\n]+", ""))
         .withColumn(_FLAT, F.regexp_replace(inner, r"[{\[][^{}\[\]]*[}\]]", ""))
