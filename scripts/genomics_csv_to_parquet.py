@@ -163,8 +163,8 @@ def normalise(
 ) -> DataFrame:
     """Rows of one CSV layout → ``chromosome, position, <carried…>, __position_text,
     _source_file, _raw_line, _reject_reason``; ``_reject_reason`` is null for good rows, and so
-    is ``_source_file`` (only a rejected row needs its file; ``df`` may carry the column, else
-    it comes from the scan and must be taken before any shuffle)."""
+    is ``_source_file`` (only a rejected row needs its file, taken from the scan, so ``df`` must
+    not have been shuffled)."""
     # Projections in steps, so each value is computed once per row and then referenced by name.
     named = (
         normalise_chromosome(df, chromosome_col, "__chromosome")
@@ -172,7 +172,6 @@ def normalise(
             F.col("__chromosome").alias("chromosome"),
             F.trim(F.col(position_col)).alias(POSITION_TEXT),
             *[F.col(c) for c in carried],
-            *([F.col(common.SOURCE_FILE)] if common.SOURCE_FILE in df.columns else []),
             F.col(common.CORRUPT).alias(common.RAW_LINE),
         )
         .withColumn(POSITION_VALUE, position_value(POSITION_TEXT))
@@ -188,10 +187,7 @@ def normalise(
         F.when(reason.isNull(), F.col(POSITION_VALUE)).alias("position"),
         *[F.col(c) for c in carried],
         POSITION_TEXT,
-        F.when(
-            reason.isNotNull(),
-            F.col(common.SOURCE_FILE) if common.SOURCE_FILE in df.columns else common.input_file(),
-        ).alias(common.SOURCE_FILE),
+        F.when(reason.isNotNull(), common.input_file()).alias(common.SOURCE_FILE),
         common.RAW_LINE,
         reason.alias(common.REJECT_REASON),
     )
