@@ -242,53 +242,55 @@ SPLIT_LINES = [
 ]
 
 
+SPLIT_KEYS = ["a", "b", "c", "e"]
+
+
+def split_lines_frame(spark):
+    """``SPLIT_LINES`` as input rows, line ``i`` from file ``f<i>``."""
+    return spark.createDataFrame(
+        [(line, f"f{i}") for i, line in enumerate(SPLIT_LINES)], "value string, _source_file string"
+    )
+
+
+def disagreements(rows: dict[str, dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """Lines whose row (by source file) differs from the Python splitter: reject reason and the
+    exact text of each key."""
+    wrong = []
+    for i, line in enumerate(SPLIT_LINES):
+        row = rows[f"f{i}"]
+        entries, reason = ndjson.exact_entries(line.encode())
+        parsed = json.loads(entries) if entries else {}
+        got = (row["_reject_reason"], {k: row[k] for k in SPLIT_KEYS if k in parsed})
+        want = (reason, {k: parsed[k] for k in SPLIT_KEYS if k in parsed})
+        if got != want:
+            wrong.append((line[:80], got, want))
+    return wrong
+
+
 def test_fast_and_exact_paths_agree(spark):
     """Whatever path a line takes, its values are the exact text the Python splitter gives.
     All lines in one Spark job (each row is parsed on its own); every disagreement is listed."""
-    df = spark.createDataFrame(
-        [(line, f"f{i}") for i, line in enumerate(SPLIT_LINES)], "value string, _source_file string"
-    )
-    keys = ["a", "b", "c", "e"]
-    rows = {r["_source_file"]: r.asDict() for r in ndjson.parse_lines(df, keys, STAMP).collect()}
+    parsed = ndjson.parse_lines(split_lines_frame(spark), SPLIT_KEYS, STAMP).collect()
+    rows = {r["_source_file"]: r.asDict() for r in parsed}
     assert len(rows) == len(SPLIT_LINES)
-    wrong = []
-    for i, line in enumerate(SPLIT_LINES):
-        out = rows[f"f{i}"]
-        entries, reason = ndjson.exact_entries(line.encode())
-        if reason:
-            got, want = out["_reject_reason"], reason
-        else:
-            parsed = json.loads(entries)
-            got = (out["_reject_reason"], {k: out[k] for k in keys if k in parsed})
-            want = (None, {k: parsed[k] for k in keys if k in parsed})
-        if got != want:
-            wrong.append((line[:80], got, want))
-    assert not wrong, wrong
+    assert not disagreements(rows)
 
 
 def test_fast_and_slow_routes_split_every_line_once(spark):
     """The JVM-only route defers exactly the lines the Python route takes, and together they
     give what the one-pass plan gives (the Python splitter being the reference)."""
-    df = spark.createDataFrame(
-        [(line, f"f{i}") for i, line in enumerate(SPLIT_LINES)], "value string, _source_file string"
-    )
-    keys = ["a", "b", "c", "e"]
-    fast = [r.asDict() for r in ndjson.parse_lines(df, keys, STAMP, "fast").collect()]
-    slow = [r.asDict() for r in ndjson.parse_lines(df, keys, STAMP, "slow").collect()]
+    df = split_lines_frame(spark)
+    fast = [r.asDict() for r in ndjson.parse_lines(df, SPLIT_KEYS, STAMP, "fast").collect()]
+    slow = [r.asDict() for r in ndjson.parse_lines(df, SPLIT_KEYS, STAMP, "slow").collect()]
     deferred = {r["_source_file"] for r in fast if r["_deferred"]}
     assert deferred == {r["_source_file"] for r in slow}
     assert len(slow) == len(deferred)
     assert all(r["_reject_reason"] is None for r in fast)
-    assert all(r[k] is None for r in fast if r["_deferred"] for k in keys)
+    assert all(r[k] is None for r in fast if r["_deferred"] for k in SPLIT_KEYS)
     merged = {r["_source_file"]: r for r in slow}
     merged.update({r["_source_file"]: r for r in fast if not r["_deferred"]})
     assert len(merged) == len(SPLIT_LINES)
-    for i, line in enumerate(SPLIT_LINES):
-        row = merged[f"f{i}"]
-        entries, reason = ndjson.exact_entries(line.encode())
-        assert row["_reject_reason"] == reason
-        want = json.loads(entries) if entries else {}
-        assert {k: row[k] for k in keys if k in want} == {k: want[k] for k in keys if k in want}
+    assert not disagreements(merged)
     # A compact line stays in the JVM; a number a double cannot write back does not.
     assert "f0" in deferred  # 1.10
     assert f"f{SPLIT_LINES.index(COMPACT)}" not in deferred
