@@ -132,7 +132,7 @@ def merge_case_variants(df: DataFrame) -> DataFrame:
     """Columns whose names differ only in case (``Amount`` in one file, ``amount`` in another)
     become one, named in lower case when one of them is. A row in which they hold different
     values gets a reason in ``__case_conflict`` instead of one value winning in silence. Needs a
-    case-sensitive session (see :func:`case_sensitive`)."""
+    case-sensitive session (see :data:`SESSION_SETTINGS`)."""
     groups: dict[str, list[str]] = {}
     for c in df.columns:
         groups.setdefault(c.lower(), []).append(c)
@@ -170,12 +170,23 @@ def free_name(wanted: str, taken: Sequence[str]) -> str:
     return name
 
 
+#: What Python's ``str.isspace`` calls space: ASCII and Unicode spaces, line and paragraph
+#: separators. Stripped from both ends of a time, amount or quantity before it is checked: a
+#: trailing line break inside a quoted field is a space, and the checks and the cast must see the
+#: same text (a check anchored with ``$`` passes ``12\u2028``, whose cast is null).
+SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def strip_space(text: Column) -> Column:
+    return F.call_function("btrim", text, F.lit(SPACE))
+
+
 TS_FRACTION_TOO_FINE = r"[T ]\d{2}:\d{2}:\d{2}\.\d{7,}"
 
 
 def parse_timestamp(raw: Column) -> Column:
     """Null when the text is none of the accepted forms."""
-    text = F.trim(raw)
+    text = strip_space(raw)
     return F.coalesce(
         F.when(text.rlike(r"^\d{12,13}$"), F.timestamp_millis(text.cast("long"))),
         F.when(
@@ -196,7 +207,7 @@ def parse_timestamp(raw: Column) -> Column:
 
 def timestamp_problem(raw: Column, ts: Column) -> Column:
     """Why an event time is invalid, or null when it is a good one."""
-    text = F.trim(raw)
+    text = strip_space(raw)
     return (
         F.when(text.isNull() | (text == ""), F.lit("missing timestamp"))
         .when(
@@ -221,7 +232,7 @@ INTEGER_DIGITS = AMOUNT_PRECISION - AMOUNT_SCALE
 
 def amount_problem(text: Column) -> Column:
     """Why an amount is invalid, or null when it is a good one."""
-    t = F.trim(text)
+    t = strip_space(text)
     unsigned = F.regexp_replace(t, r"^-", "")
     integer_part = F.regexp_replace(
         F.regexp_replace(unsigned, r"^[$€£]|,|\..*$", ""), r"^0+(?=\d)", ""
@@ -248,12 +259,12 @@ def amount_problem(text: Column) -> Column:
 
 
 def amount_value(text: Column) -> Column:
-    return F.regexp_replace(F.trim(text), r"[$€£,]", "").cast(AMOUNT_TYPE)
+    return F.regexp_replace(strip_space(text), r"[$€£,]", "").cast(AMOUNT_TYPE)
 
 
 def quantity_problem(text: Column) -> Column:
     """Why a quantity is invalid, or null when it is good or absent (clickstream has none)."""
-    t = F.trim(text)
+    t = strip_space(text)
     digits = F.regexp_replace(t, r"^0+(?=\d)", "")
     too_big = (F.length(digits) > len(str(QUANTITY_MAX))) | (
         (F.length(digits) == len(str(QUANTITY_MAX))) & (digits > F.lit(str(QUANTITY_MAX)))
@@ -267,7 +278,7 @@ def quantity_problem(text: Column) -> Column:
 
 
 def quantity_value(text: Column) -> Column:
-    t = F.trim(text)
+    t = strip_space(text)
     return F.when(t.rlike(r"^\d{1,10}$"), t.cast("long")).cast("int")
 
 
@@ -391,18 +402,31 @@ def wrapped_records(row: Row) -> Iterator[str]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Session settings a conversion runs under; the previous values come back afterwards.
+SESSION_SETTINGS = {
+    # JSON keys (and CSV headers) that differ only in case are separate columns while reading,
+    # so none is dropped and :func:`merge_case_variants` can merge them; case-insensitive Spark
+    # refuses such input outright.
+    "spark.sql.caseSensitive": "true",
+    # A time that passes the format checks but that Spark 3's parser refuses becomes null, so
+    # its row is rejected with a reason; the default raises an upgrade error that fails the run.
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+}
+
+
 @contextmanager
-def case_sensitive(spark: SparkSession) -> Iterator[None]:
-    """JSON keys (and CSV headers) that differ only in case are separate columns while reading,
-    so none is dropped and :func:`merge_case_variants` can merge them; case-insensitive Spark
-    refuses such input outright."""
-    key = "spark.sql.caseSensitive"
-    before = spark.conf.get(key, "false")
-    spark.conf.set(key, "true")
+def session_settings(spark: SparkSession) -> Iterator[None]:
+    before = {key: spark.conf.get(key, None) for key in SESSION_SETTINGS}
+    for key, value in SESSION_SETTINGS.items():
+        spark.conf.set(key, value)
     try:
         yield
     finally:
-        spark.conf.set(key, before or "false")
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def detect_format(files: Sequence[common.InputFile], given: str | None) -> str:
@@ -502,7 +526,7 @@ def convert(
     timestamp_column: str | None = None,
     amount_column: str | None = None,
 ) -> dict[str, object]:
-    with case_sensitive(spark):
+    with session_settings(spark):
         return _convert(
             spark,
             input_path,

@@ -59,6 +59,18 @@ CSV_CASES = [
     ("q-negative", "2026-11-20T10:00:00Z", "1.00", "-1", REJECT),
     ("q-empty", "2026-11-20T10:00:00Z", "1.00", "", OK),
     ("q-zeros", "2026-11-20T10:00:00Z", "1.00", "007", OK),
+    # Spaces a value can carry: a line break inside a quoted field, Unicode line separators and
+    # no-break spaces. Around a value they are stripped; inside it they make it invalid.
+    ("t-slash-line-break", "2026/11/20 10:00:00\n", "1.00", "1", OK),
+    ("t-slash-date-line-separator", "2026/11/20\u2028", "1.00", "1", OK),
+    ("t-iso-next-line", "2026-11-20T10:00:00Z\u0085", "1.00", "1", OK),
+    ("t-inner-line-break", "2026/11/20\n10:00:00", "1.00", "1", REJECT),
+    ("a-line-break", "2026-11-20T10:00:00Z", "12.50\r\n", "1", OK),
+    ("a-line-separator", "2026-11-20T10:00:00Z", "12.50\u2028", "1", OK),
+    ("a-no-break-space", "2026-11-20T10:00:00Z", "\u00a012.50\u0085", "1", OK),
+    ("a-inner-line-break", "2026-11-20T10:00:00Z", "12\n.50", "1", REJECT),
+    ("q-next-line", "2026-11-20T10:00:00Z", "1.00", "3\u0085", OK),
+    ("q-paragraph-separator", "2026-11-20T10:00:00Z", "1.00", " 4\u2029", OK),
 ]
 # Expected UTC dates of some good rows (offsets move them).
 CSV_DATES = {
@@ -66,6 +78,8 @@ CSV_DATES = {
     "t-half-hour": "2026-11-19",
     "t-epoch-frac": "2025-11-21",
     "a-max": "2026-11-20",
+    "t-slash-line-break": "2026-11-20",
+    "t-slash-date-line-separator": "2026-11-20",
 }
 
 
