@@ -60,6 +60,8 @@ MIN_FILE_MB = 32
 # Lines longer than this skip the JVM checks (regular expressions over one huge line) and are
 # split by the exact parser instead.
 FAST_MAX_CHARS = 100_000
+# JSON's whitespace, and the byte-order mark Spark's text reader leaves on a file's first line.
+BLANK = " \t\r\n\ufeff"
 # Up to this share of sampled files with a line for the Python splitter, the main pass runs in
 # the JVM alone and only the files holding such lines are read again; above it, one pass sends
 # every row through the Python worker (cheaper than reading most files twice).
@@ -443,6 +445,16 @@ def _exact_udf() -> object:
     return F.udf(lambda raw: exact_entries(raw), _EXACT_SCHEMA)
 
 
+def is_blank(line: Column) -> Column:
+    """True for a line of JSON whitespace and byte-order marks only: such a line holds no record.
+
+    A trim by character set, not a regular expression: ``^[…]*$`` also matches a line that
+    ends in U+2028, U+2029 or U+0085 (Java's ``$`` matches before a final line terminator),
+    which are not JSON whitespace, so such lines were skipped instead of rejected.
+    """
+    return F.call_function("btrim", line, F.lit(BLANK)) == ""
+
+
 def parse_lines(
     lines: DataFrame, keys: Sequence[str], processing_timestamp: str, route: str = "all"
 ) -> DataFrame:
@@ -468,7 +480,7 @@ def parse_lines(
     known = F.array(*[F.lit(k) for k in keys]) if keys else F.array().cast("array<string>")
     value = F.col("value")
     checked = (
-        lines.where(~value.rlike("^[ \t\r\n\ufeff]*$"))
+        lines.where(~is_blank(value))
         .withColumn(PARSED, F.from_json(value, "map<string,string>", JSON_OPTIONS))
         .transform(lambda df: with_fast_path(df, "value", PARSED, FAST))
         # Never null, so the fast and slow routes are exact complements.
@@ -724,9 +736,7 @@ def convert(
 
     lines = read_lines(spark, [f.path for f in batch.files])
     # Informational only (not part of the reconciliation): lines that hold no record.
-    observed_lines, line_obs = common.observe_counts(
-        lines, "lines", blank=F.col("value").rlike("^[ \t\r\n\ufeff]*$")
-    )
+    observed_lines, line_obs = common.observe_counts(lines, "lines", blank=is_blank(F.col("value")))
     rows = shape_output(
         spark, parse_lines(observed_lines, keys, stamp, route), n_files, parquet_bytes
     )

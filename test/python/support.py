@@ -35,10 +35,14 @@ def write_bytes(path: Path, data: str | bytes) -> Path:
 
 
 def read_json_lines(folder: Path) -> list[dict[str, Any]]:
-    """All rows of a Spark JSON output folder."""
+    """All rows of a Spark JSON output folder.
+
+    Split on ``\n`` only: ``splitlines`` would also split at a U+2028 that Spark's writer leaves
+    unescaped inside a string (valid JSON)."""
     rows: list[dict[str, Any]] = []
     for part in sorted(folder.glob("part-*")):
-        rows += [json.loads(ln) for ln in part.read_text().splitlines() if ln.strip()]
+        text = part.read_text(encoding="utf-8")
+        rows += [json.loads(ln) for ln in text.split("\n") if ln.strip()]
     return rows
 
 

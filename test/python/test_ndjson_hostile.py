@@ -133,6 +133,10 @@ def hostile_files(rnd: random.Random) -> dict[str, bytes]:
         "types-d.ndjson": b'{"id": "d9", "amount": [1, "2", 3.0], "only_late": true}\n',
         "empty.ndjson": b"",
         "blank-only.ndjson": b"\n \n\t\n",
+        # Unicode line and paragraph separators and NEL are not JSON whitespace: lines of them
+        # are rejected, not skipped as blank.
+        "separators.ndjson": b'{"id": "s1"}\n\xe2\x80\xa8\n \xc2\x85\n'
+        b'\t\xe2\x80\xa9\n{"id": "s2"}\n',
     }
     files["gzipped.ndjson.gz"] = gzip.compress(b'{"id": "gz1", "amount": 5.00}\n{"id": "gz2"}\n')
     for i in range(40):
