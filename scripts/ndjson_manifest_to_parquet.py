@@ -456,7 +456,11 @@ def is_blank(line: Column) -> Column:
 
 
 def parse_lines(
-    lines: DataFrame, keys: Sequence[str], processing_timestamp: str, route: str = "all"
+    lines: DataFrame,
+    keys: Sequence[str],
+    processing_timestamp: str,
+    route: str = "all",
+    keep: Sequence[str] = (),
 ) -> DataFrame:
     """``value`` (a line) and ``_source_file`` → one string column per key, ``_extra_fields``,
     ``_source_file``, ``_processing_timestamp``, and for rejects ``_raw_line``,
@@ -472,7 +476,7 @@ def parse_lines(
     - ``slow``: only the lines that need the Python splitter, split there.
 
     A line is fast or not by its text alone, so ``fast`` and ``slow`` over the same files hold
-    every line exactly once between them.
+    every line exactly once between them. Columns named in ``keep`` are carried through.
     """
     if route not in ("all", "fast", "slow"):
         raise ValueError(f"route must be all, fast or slow, got {route!r}")
@@ -509,6 +513,7 @@ def parse_lines(
         FAST,
         fields.alias("_fields"),
         reason.alias(common.REJECT_REASON),
+        *keep,
     ).select(
         *[F.col("_fields").getItem(k).alias(names[k]) for k in keys],
         F.when(F.size(extra) > 0, F.to_json(extra)).alias(EXTRA),
@@ -522,18 +527,8 @@ def parse_lines(
         ),
         F.col(common.REJECT_REASON),
         *deferred,
+        *keep,
     )
-
-
-def python_file_share(sample: DataFrame) -> float:
-    """The share of the sampled files whose sampled lines include one that needs the Python
-    splitter (``sample`` as for :func:`parse_lines`, ``_source_file`` naming the file)."""
-    flagged = parse_lines(sample, [], "", route="fast").agg(
-        F.count_distinct(F.col(common.SOURCE_FILE)).alias("files"),
-        F.count_distinct(F.when(F.col(DEFERRED), F.col(common.SOURCE_FILE))).alias("python"),
-    )
-    row = flagged.collect()[0]
-    return row["python"] / row["files"] if row["files"] else 0.0
 
 
 def plan_files(
@@ -639,31 +634,66 @@ def sample_lines(
     return lines
 
 
-def first_lines(sample: Sequence[tuple[str, str]], n: int) -> list[tuple[str, str]]:
-    """The first ``n`` sampled lines of each file."""
-    taken: dict[str, int] = {}
-    kept = []
-    for line, path in sample:
-        taken[path] = taken.get(path, 0) + 1
-        if taken[path] <= n:
-            kept.append((line, path))
-    return kept
+ROUTED = "_routed"
+SIZED = "_sized"
 
 
-def parquet_bytes_per_row(spark: SparkSession, sample: DataFrame, scratch: str) -> float:
-    """Measures Snappy Parquet bytes per row by writing the sample under ``scratch``.
+@dataclass(frozen=True)
+class Probe:
+    """What the sampled lines say about the main pass."""
 
-    Written where the output goes (not the driver's disk: on Glue, executors do the writing),
-    then removed.
+    #: Share of the routed files (see :func:`probe_sample`) holding a line for the Python splitter.
+    python_share: float
+    #: Snappy Parquet bytes per written row.
+    parquet_bytes_per_row: float
+
+
+def probe_sample(
+    spark: SparkSession,
+    sample: Sequence[tuple[str, str]],
+    keys: Sequence[str],
+    processing_timestamp: str,
+    scratch: str,
+) -> Probe:
+    """One small Spark job over the sampled (line, file) pairs, in the JVM alone (no Python
+    worker to start): which route the main pass takes, and how large its Parquet rows are.
+
+    The first ROUTE_LINES_PER_FILE lines of each sampled file decide the route. Every few lines,
+    up to SIZING_ROWS, are parsed as the main pass parses them and written as Snappy Parquet
+    under ``scratch`` (where the output goes: on Glue, executors do the writing), then removed;
+    lines left for the Python splitter are not written, the rest stand for them.
     """
+    step = max(1, len(sample) // SIZING_ROWS)
+    taken: dict[str, int] = {}
+    rows = []
+    for i, (line, path) in enumerate(sample):
+        taken[path] = taken.get(path, 0) + 1
+        rows.append((line, path, taken[path] <= ROUTE_LINES_PER_FILE, i % step == 0))
+    lines = spark.createDataFrame(
+        rows, f"value string, {common.SOURCE_FILE} string, {ROUTED} boolean, {SIZED} boolean"
+    )
+    parsed = parse_lines(lines, keys, processing_timestamp, "fast", keep=(ROUTED, SIZED))
+    seen = Observation("ndjson_probe")
+    routed, source = F.col(ROUTED), F.col(common.SOURCE_FILE)
+    observed = parsed.observe(
+        seen,
+        F.to_json(F.collect_set(F.when(routed, source))).alias("files"),
+        F.to_json(F.collect_set(F.when(routed & F.col(DEFERRED), source))).alias("python"),
+    )
+    sized, written = common.observe_counts(
+        observed.where(F.col(SIZED) & ~F.col(DEFERRED))
+        .drop(ROUTED, SIZED, DEFERRED, common.RAW_LINE, RAW_BASE64, common.REJECT_REASON)
+        .coalesce(1),
+        "ndjson_sized",
+    )
     try:
-        counted, obs = common.observe_counts(sample.coalesce(1), "sample_rows")
-        counted.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
-        rows = int(obs.get["rows"])
+        sized.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
         size = sum(f.size for f in common.list_files(spark, scratch) if f.path.endswith(".parquet"))
-        return size / rows if rows else 0.0
     finally:
         common.delete_path(spark, scratch)
+    files, python = (json.loads(seen.get[k]) for k in ("files", "python"))
+    n_rows = int(written.get["rows"])
+    return Probe(len(python) / len(files) if files else 0.0, size / n_rows if n_rows else 0.0)
 
 
 def shape_output(
@@ -719,18 +749,11 @@ def convert(
     n_files, rows_per_file, parquet_bytes, per_row = 1, None, 0.0, 0.0
     route = "fast"
     if sample:
-        schema = f"value string, {common.SOURCE_FILE} string"
-        routing = spark.createDataFrame(first_lines(sample, ROUTE_LINES_PER_FILE), schema)
-        if python_file_share(routing) > PYTHON_ROUTE_MAX_FILE_SHARE:
+        probe = probe_sample(spark, sample, keys, stamp, common.join_path(staging, "_sizing"))
+        if probe.python_share > PYTHON_ROUTE_MAX_FILE_SHARE:
             route = "all"
-        step = max(1, len(sample) // SIZING_ROWS)
-        sample_df = spark.createDataFrame([(ln, "sample") for ln, _ in sample[::step]], schema)
+        per_row = probe.parquet_bytes_per_row
         bytes_per_line = sum(len(ln.encode()) + 1 for ln, _ in sample) / len(sample)
-        per_row = parquet_bytes_per_row(
-            spark,
-            parse_lines(sample_df, keys, stamp).where(~common.is_rejected()),
-            common.join_path(staging, "_sizing"),
-        )
         n_files, rows_per_file = plan_files(total_bytes, bytes_per_line, per_row, target_bytes)
         parquet_bytes = total_bytes / bytes_per_line * per_row
 

@@ -300,9 +300,15 @@ def test_fast_and_slow_routes_split_every_line_once(spark):
     assert f"f{SPLIT_LINES.index(COMPACT)}" not in deferred
 
 
-def test_python_file_share_counts_files_with_lines_for_python(spark):
-    rows = [('{"a":1}', "x"), ('{"a":2}', "x"), ('{"a":1.10}', "y"), ('{"a":3}', "z"), ("[]", "w")]
-    share = ndjson.python_file_share(
-        spark.createDataFrame(rows, "value string, _source_file string")
-    )
-    assert share == 0.5
+def test_probe_routes_by_files_and_sizes_what_spark_parses(spark, tmp_path: Path, monkeypatch):
+    sample = [('{"a":1}', "x"), ('{"a":2}', "x"), ('{"a":1.10}', "y"), ('{"a":3}', "z")]
+    sample += [("[]", "w"), ('{"a":4}', "z"), ('{"a":-0}', "z")]
+    scratch = tmp_path / "sizing"
+    probe = ndjson.probe_sample(spark, sample, ["a"], STAMP, str(scratch))
+    # y (1.10), w ([]) and z (-0) hold a line for the Python splitter; x does not.
+    assert probe.python_share == 0.75
+    assert 0 < probe.parquet_bytes_per_row < 5000
+    assert not scratch.exists()
+    # Only the first lines of a file route it: z's -0 is its third.
+    monkeypatch.setattr(ndjson, "ROUTE_LINES_PER_FILE", 2)
+    assert ndjson.probe_sample(spark, sample, ["a"], STAMP, str(scratch)).python_share == 0.5
