@@ -15,7 +15,9 @@ naive times read in the session time zone (UTC on Glue and locally), and must fa
 amount (``amount`` or ``--AMOUNT_COLUMN``, optional for clickstream) must be a non-negative number
 with at most two decimals and ten integer digits (the table's ``decimal(12,2)``), an optional
 currency sign and thousands separators; a quantity (``quantity``/``qty``), when given, a whole
-number that fits the table's ``int``. Everything else goes to the rejected path with a reason.
+number that fits the table's ``int``. Spaces around these three values (any kind: line breaks
+inside quoted fields, no-break spaces, Unicode separators) are ignored. Everything else goes to
+the rejected path with a reason.
 Only the dates present in the run are replaced, each swapped in whole from a hidden staging folder
 (``glue_etl_common.publish_partitions``), so readers never see a date half-written and a retried
 run never duplicates rows; what a killed run left behind is repaired first (``recover``).
