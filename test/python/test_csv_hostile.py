@@ -47,6 +47,9 @@ HOSTILE = [
     "naïve — 日本語 😀",
     "tab\there",
     "semi;colon",
+    "lone\rcarriage return",
+    "\r",
+    "line\u2028separator\u0085next line",
 ]
 
 
