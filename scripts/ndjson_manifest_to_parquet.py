@@ -663,8 +663,10 @@ def probe_sample(
 
     The first ROUTE_LINES_PER_FILE lines of each sampled file decide the route. Every few lines,
     up to SIZING_ROWS, are parsed as the main pass parses them and written as Snappy Parquet
-    under ``scratch`` (where the output goes: on Glue, executors do the writing), then removed;
-    lines left for the Python splitter are not written, the rest stand for them.
+    under ``scratch`` (where the output goes: on Glue, executors do the writing), then removed.
+    Lines left for the Python splitter are not written and the others stand for them; when they
+    are most of the sized lines (prices written ``12.50`` on every line, say), the sized lines
+    are written once more through the Python splitter instead.
     """
     step = max(1, len(sample) // SIZING_ROWS)
     taken: dict[str, int] = {}
@@ -682,21 +684,42 @@ def probe_sample(
         seen,
         F.to_json(F.collect_set(F.when(routed, source))).alias("files"),
         F.to_json(F.collect_set(F.when(routed & F.col(DEFERRED), source))).alias("python"),
+        F.count(F.when(F.col(SIZED), F.lit(1))).alias("sized"),
     )
-    sized, written = common.observe_counts(
-        observed.where(F.col(SIZED) & ~F.col(DEFERRED))
-        .drop(ROUTED, SIZED, DEFERRED, common.RAW_LINE, RAW_BASE64, common.REJECT_REASON)
-        .coalesce(1),
-        "ndjson_sized",
+    per_row = written_bytes_per_row(
+        spark,
+        observed.where(F.col(SIZED) & ~F.col(DEFERRED)).drop(ROUTED, SIZED, DEFERRED),
+        scratch,
+    )
+    files, python = (json.loads(seen.get[k]) for k in ("files", "python"))
+    if per_row.rows * 2 < int(seen.get["sized"]):
+        exact = parse_lines(
+            lines.where(F.col(SIZED)).drop(ROUTED, SIZED), keys, processing_timestamp
+        )
+        per_row = written_bytes_per_row(spark, exact.where(~common.is_rejected()), scratch)
+    return Probe(len(python) / len(files) if files else 0.0, per_row.size)
+
+
+@dataclass(frozen=True)
+class RowSize:
+    rows: int
+    #: Bytes per row, 0.0 when no row was written.
+    size: float
+
+
+def written_bytes_per_row(spark: SparkSession, rows: DataFrame, scratch: str) -> RowSize:
+    """Writes ``rows`` (as :func:`parse_lines` gives them) as one Snappy Parquet file under
+    ``scratch``, measures it, and removes it."""
+    counted, written = common.observe_counts(
+        rows.drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON).coalesce(1), "ndjson_sized"
     )
     try:
-        sized.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
+        counted.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
         size = sum(f.size for f in common.list_files(spark, scratch) if f.path.endswith(".parquet"))
     finally:
         common.delete_path(spark, scratch)
-    files, python = (json.loads(seen.get[k]) for k in ("files", "python"))
-    n_rows = int(written.get["rows"])
-    return Probe(len(python) / len(files) if files else 0.0, size / n_rows if n_rows else 0.0)
+    n = int(written.get["rows"])
+    return RowSize(n, size / n if n else 0.0)
 
 
 def shape_output(

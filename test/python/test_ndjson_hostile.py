@@ -312,3 +312,9 @@ def test_probe_routes_by_files_and_sizes_what_spark_parses(spark, tmp_path: Path
     # Only the first lines of a file route it: z's -0 is its third.
     monkeypatch.setattr(ndjson, "ROUTE_LINES_PER_FILE", 2)
     assert ndjson.probe_sample(spark, sample, ["a"], STAMP, str(scratch)).python_share == 0.5
+    # Every line needs the Python splitter: the rows it writes are measured instead.
+    prices = [(f'{{"a": {i}.10, "b": "item {i}"}}', "p") for i in range(200)]
+    probe = ndjson.probe_sample(spark, prices, ["a", "b"], STAMP, str(scratch))
+    assert probe.python_share == 1.0
+    assert 0 < probe.parquet_bytes_per_row < 5000
+    assert not scratch.exists()
