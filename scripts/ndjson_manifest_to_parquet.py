@@ -50,6 +50,8 @@ PARSED = "_parsed"
 FAST = "_fast"
 EXACT = "_exact"
 DEFERRED = "_deferred"
+# What only a rejected row carries: dropped from every Parquet write.
+REJECT_ONLY = (common.RAW_LINE, RAW_BASE64, common.REJECT_REASON)
 MARKER = "_manifest.json"
 # The head of every file of a typical batch (200 files: 13 MB of reads), so a key that only some
 # files carry still becomes a column; beyond that, files spread over the batch.
@@ -710,9 +712,7 @@ class RowSize:
 def written_bytes_per_row(spark: SparkSession, rows: DataFrame, scratch: str) -> RowSize:
     """Writes ``rows`` (as :func:`parse_lines` gives them) as one Snappy Parquet file under
     ``scratch``, measures it, and removes it."""
-    counted, written = common.observe_counts(
-        rows.drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON).coalesce(1), "ndjson_sized"
-    )
+    counted, written = common.observe_counts(rows.drop(*REJECT_ONLY).coalesce(1), "ndjson_sized")
     try:
         counted.write.mode("overwrite").option("compression", "snappy").parquet(scratch)
         size = sum(f.size for f in common.list_files(spark, scratch) if f.path.endswith(".parquet"))
@@ -801,7 +801,7 @@ def convert(
         F.to_json(F.collect_set(F.when(pending, F.col(common.SOURCE_FILE)))).alias("files"),
     )
     good, written = common.observe_counts(
-        counted.where(~pending).drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON, DEFERRED),
+        counted.where(~pending).drop(*REJECT_ONLY, DEFERRED),
         "ndjson_written",
     )
     writer = good.write.mode("overwrite").option("compression", "snappy")
@@ -864,7 +864,7 @@ def append_rows(rows: DataFrame, folder: str, parquet_bytes: float, target_bytes
     Sized like the main write: about ``parquet_bytes`` of output in files near the target.
     """
     good, written = common.observe_counts(
-        rows.where(~common.is_rejected()).drop(common.RAW_LINE, RAW_BASE64, common.REJECT_REASON),
+        rows.where(~common.is_rejected()).drop(*REJECT_ONLY),
         "ndjson_python_written",
     )
     files = max(1, math.ceil(parquet_bytes / target_bytes))
