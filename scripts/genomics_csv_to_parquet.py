@@ -1,6 +1,7 @@
 """Genomics CSV files to Parquet partitioned by normalised chromosome.
 
 Glue:  --INPUT_PATH s3://bucket/csv/*.csv --OUTPUT_PATH s3://bucket/output/ [--REJECTED_PATH …]
+       [--ENGINE auto|arrow|spark]
 Local: python scripts/genomics_csv_to_parquet.py --INPUT_PATH data/*.csv --OUTPUT_PATH out/
 
 Input contract: UTF-8 CSV (RFC 4180 quoting, line breaks inside quotes, LF or CRLF) with a header
@@ -8,9 +9,11 @@ row. The chromosome and position columns are found by name among the usual spell
 column is carried through as a string. Output: ``<OUTPUT_PATH>/chromosome=<name>/part-*.parquet``
 with ``position`` as a long; rows that cannot be written go to the rejected path with a reason.
 
-One pass over the input: the counts and the rejected rows are gathered while the Parquet is
-written. Rows are not sorted within files: a file holds one Parquet row group (files and row
-groups are both about 128 MB), so a sort would buy no row-group pruning for position ranges.
+Two engines write the same output (see ``convert``): Arrow in the driver for inputs one machine
+converts quickly, Spark for larger ones. Either makes one pass over the input: the counts and
+the rejected rows are gathered while the Parquet is written. Rows are not sorted within files:
+the rows of a chromosome arrive in no position order, and a sort costs more than the read; a
+query on a position range reads the chromosome's folder (a few files for a human genome).
 A run writes into a hidden staging folder and then swaps in only the chromosomes it wrote
 (``publish_partitions``); the next run first undoes what a killed run left, so a retry never
 duplicates rows.
@@ -18,10 +21,12 @@ duplicates rows.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import glue_etl_common as common
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -258,30 +263,420 @@ def read_layout(
 
 
 # --------------------------------------------------------------------------------------------
+# The Arrow engine: the same conversion in the driver, for inputs one machine reads quickly
+# --------------------------------------------------------------------------------------------
+#
+# Spark's per-row cost sets a floor that no tuning passes: on two cores the smallest Spark
+# program that reads this CSV and writes it partitioned takes as long as the whole job. Arrow's
+# C++ CSV reader and Parquet writer do the same work several times faster, so inputs up to
+# ARROW_MAX_INPUT_BYTES are converted in the driver with Arrow compute kernels that mirror the
+# Spark expressions above. Whatever Arrow would read differently from Spark's parser (a row with
+# the wrong number of fields, invalid UTF-8, line breaks other than the file's own outside a
+# quoted field) sends the whole run to the Spark engine before anything is published.
+
+ENGINES = ("auto", "arrow", "spark")
+#: Inputs up to this size take the Arrow engine under ``--ENGINE auto`` (the driver holds one
+#: decompressed file and the rows waiting to fill a row group at a time).
+ARROW_MAX_INPUT_BYTES = 2 << 30
+#: The oldest pyarrow whose CSV reader, compute kernels and dataset writer the engine uses.
+ARROW_MIN_VERSION = (10, 0)
+#: Rows a Parquet row group gathers before it is written, and its cap (Arrow's default).
+ARROW_MIN_ROWS_PER_GROUP = 1 << 17
+ARROW_MAX_ROWS_PER_GROUP = 1 << 20
+#: Characters Spark escapes as ``%XX`` in a partition folder name (Hive's rule).
+_PATH_ESCAPED = frozenset("\"#%'*/:=?\\\x7f{[]^") | frozenset(chr(c) for c in range(1, 0x20))
+_LONG_MAX = str(2**63 - 1)
+
+
+class ArrowFallback(Exception):
+    """Input the Arrow engine would read differently from Spark's parser; the run goes to the
+    Spark engine instead (the message says why)."""
+
+
+def partition_folder(value: str) -> str:
+    """``chromosome=<value>`` with the characters Spark escapes in partition folder names as
+    ``%XX``, so both engines name a chromosome's folder alike."""
+    return "chromosome=" + "".join(f"%{ord(c):02X}" if c in _PATH_ESCAPED else c for c in value)
+
+
+def _pa() -> tuple[Any, Any]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pa, pc
+
+
+def _arrow_digits(pc: Any, text: Any) -> Any:
+    # ASCII digits only, and at least one, as _digits_only; false for null.
+    return pc.fill_null(pc.ascii_is_decimal(text), False)
+
+
+def _normal_names(value_in: Any) -> Any:
+    """The steps of :func:`normalise_chromosome` on an Arrow string array of distinct values."""
+    pa, pc = _pa()
+    value = pc.utf8_trim(value_in, characters=" ")
+    value = pc.if_else(pc.fill_null(pc.equal(value, ""), True), pa.scalar(None, pa.string()), value)
+    lower = pc.utf8_lower(value)
+    bare = value
+    # Longest prefix last, so it wins; each test is on the original value, as in the Spark steps.
+    for prefix in ("chr", "chrom", "chromosome"):
+        starts = pc.fill_null(pc.starts_with(lower, prefix), False)
+        bare = pc.if_else(starts, pc.utf8_slice_codeunits(value, len(prefix)), bare)
+    sep = pc.fill_null(pc.or_(pc.starts_with(bare, "_"), pc.starts_with(bare, "-")), False)
+    bare = pc.if_else(sep, pc.utf8_slice_codeunits(bare, 1), bare)
+    numeric = pc.and_(_arrow_digits(pc, bare), pc.less_equal(pc.binary_length(bare), 18))
+    number = pc.cast(pc.if_else(numeric, bare, pa.scalar(None, pa.string())), pa.int64())
+    upper = pc.utf8_upper(bare)
+    conditions = pc.make_struct(
+        pc.fill_null(pc.greater(number, 0), False),
+        pc.fill_null(pc.is_in(upper, pa.array(["X", "Y"])), False),
+        pc.fill_null(pc.is_in(upper, pa.array(["M", "MT"])), False),
+        field_names=["number", "xy", "mt"],
+    )
+    return pc.case_when(conditions, pc.cast(number, pa.string()), upper, pa.scalar("MT"), value)
+
+
+def arrow_chromosome_codes(raw: Any) -> tuple[Any, Any]:
+    """(normal names of the distinct values, each row's index into them; null for null): the
+    steps run once per distinct spelling, as a file holds few."""
+    _, pc = _pa()
+    encoded = pc.dictionary_encode(raw)
+    return _normal_names(encoded.dictionary), encoded.indices
+
+
+def arrow_chromosome(raw: Any) -> Any:
+    """:func:`normalise_chromosome` on an Arrow string array (null for an empty field)."""
+    _, pc = _pa()
+    names, codes = arrow_chromosome_codes(raw)
+    return pc.take(names, codes)
+
+
+def arrow_position(text: Any, chromosome: Any) -> tuple[Any, Any]:
+    """:func:`position_value` and :func:`reject_reason` on Arrow arrays: ``text`` is the trimmed
+    position (null for an empty field), ``chromosome`` from :func:`arrow_chromosome`. Returns
+    (position, reason)."""
+    pa, pc = _pa()
+    null = pa.scalar(None, pa.string())
+    plus = pc.fill_null(pc.starts_with(text, "+"), False)
+    unsigned = (
+        pc.if_else(plus, pc.utf8_slice_codeunits(text, 1), text) if pc.any(plus).as_py() else text
+    )
+    digits = _arrow_digits(pc, unsigned)
+    # Kleene logic and fill_null: a null text (an empty field) must count as not fitting.
+    fits = pc.fill_null(pc.and_kleene(digits, pc.less_equal(pc.binary_length(unsigned), 18)), False)
+    if pc.any(pc.and_(digits, pc.invert(fits))).as_py():
+        # 19 digits or more: leading zeros aside, at most 2^63-1.
+        significant = pc.utf8_ltrim(unsigned, characters="0")
+        length = pc.binary_length(significant)
+        small = pc.or_(
+            pc.less(length, 19),
+            pc.and_(pc.equal(length, 19), pc.less_equal(significant, _LONG_MAX)),
+        )
+        fits = pc.and_(digits, pc.fill_null(small, False))
+        zero = pc.equal(significant, "")
+        unsigned = pc.if_else(pc.fill_null(zero, False), pa.scalar("0"), significant)
+    value = pc.cast(pc.if_else(fits, unsigned, null), pa.int64())
+    if pc.all(fits).as_py() and chromosome.null_count == 0:
+        return value, pa.nulls(len(text), pa.string())
+    negative = pc.and_(
+        pc.fill_null(pc.starts_with(text, "-"), False),
+        _arrow_digits(pc, pc.utf8_slice_codeunits(text, 1)),
+    )
+    conditions = pc.make_struct(
+        pc.is_null(chromosome),
+        pc.fill_null(pc.equal(text, ""), True),
+        fits,
+        negative,
+        digits,
+        field_names=["chromosome", "missing", "fits", "negative", "range"],
+    )
+    reason = pc.case_when(
+        conditions,
+        pa.scalar("missing chromosome"),
+        pa.scalar("missing position"),
+        null,
+        pc.binary_join_element_wise("negative position: ", text, ""),
+        pc.binary_join_element_wise("position out of range: ", text, ""),
+        pc.binary_join_element_wise("non-numeric position: ", text, ""),
+    )
+    return pc.if_else(pc.is_null(reason), value, pa.scalar(None, pa.int64())), reason
+
+
+@dataclass(frozen=True)
+class ArrowInput:
+    """One CSV file as the Arrow engine reads it."""
+
+    path: str  # as listed (a Hadoop path)
+    source: str  # the name a rejected row gives, as Spark's input_file_name() does
+    layout: Layout
+
+
+def arrow_batches(
+    batch: Any, item: ArrowInput, carried: Sequence[str], seen: dict[str, str]
+) -> tuple[Any, list[dict[str, object]]]:
+    """One batch of CSV rows (``f0…fN`` strings in ``item.layout``'s column order, null for an
+    empty field) → the rows to write (``position``, ``carried``…, ``__folder``) and the rejected
+    rows as Spark writes them (nulls left out). ``seen`` caches partition folder names."""
+    pa, pc = _pa()
+    layout = item.layout
+    index = {c.lower(): i for i, c in enumerate(layout.columns)}
+    names, codes = arrow_chromosome_codes(batch.column(index[layout.chromosome.lower()]))
+    chromosome = pc.take(names, codes)
+    # Spaces trim to an empty text (a missing position), as in Spark; an empty field stays null.
+    text = pc.utf8_trim(batch.column(index[layout.position.lower()]), characters=" ")
+    position, reason = arrow_position(text, chromosome)
+    values = [
+        batch.column(index[c.lower()])
+        if c.lower() in index
+        else pa.nulls(batch.num_rows, pa.string())
+        for c in carried
+    ]
+    folder_names = pa.array(
+        [None if n is None else seen.setdefault(n, partition_folder(n)) for n in names.to_pylist()],
+        pa.string(),
+    )
+    folders = pc.take(folder_names, codes)
+    arrays = [position, *values, folders]
+    rejects: list[dict[str, object]] = []
+    if reason.null_count < len(reason):
+        good = pc.is_null(reason)
+        table = pa.table(
+            [chromosome, *values, text, reason],
+            names=["chromosome", *carried, "position", common.REJECT_REASON],
+        ).filter(pc.invert(good))
+        for row in table.to_pylist():
+            out = {k: row[k] for k in ("chromosome", *carried) if row[k] is not None}
+            out[common.SOURCE_FILE] = item.source
+            out[common.REJECT_REASON] = row[common.REJECT_REASON]
+            if row["position"] is not None:
+                out["position"] = row["position"]
+            rejects.append(out)
+        arrays = [pc.filter(a, good) for a in arrays]
+    names_out = ["position", *carried, "__folder"]
+    return pa.RecordBatch.from_arrays(arrays, names=names_out), rejects
+
+
+def arrow_filesystem(path: str) -> tuple[Any, str]:
+    """(pyarrow file system, path in it) for a local or ``s3://`` path (as Hadoop lists it:
+    ``file:/…`` or a bare path; ``s3://bucket/key``); ArrowFallback for any other scheme, whose
+    credentials and endpoint live in the Hadoop configuration."""
+    from pyarrow import fs
+
+    if path.startswith("file:"):
+        local = path[len("file:") :]
+        return fs.LocalFileSystem(), local[2:] if local.startswith("///") else local
+    if "://" not in path:
+        return fs.LocalFileSystem(), path
+    if path.startswith("s3://"):
+        inner = path[len("s3://") :]
+        return _s3_filesystem(inner.split("/", 1)[0]), inner
+    scheme = path.split("://", 1)[0]
+    raise ArrowFallback(f"the Arrow engine reads local and s3:// paths, not {scheme}://")
+
+
+@functools.cache
+def _s3_filesystem(bucket: str) -> Any:
+    """One S3 client per bucket, in the bucket's region (the AWS SDK's default credentials)."""
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(f"s3://{bucket}/")[0]
+
+
+def arrow_available() -> str | None:
+    """Why the Arrow engine cannot run here, or None."""
+    try:
+        import pyarrow
+    except ImportError:
+        return "pyarrow is not installed"
+    version = tuple(int(p) for p in pyarrow.__version__.split(".")[:2])
+    if version < ARROW_MIN_VERSION:
+        return f"pyarrow {pyarrow.__version__} is older than {ARROW_MIN_VERSION[0]}"
+    return None
+
+
+def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
+    """The file's bytes, decompressed, without a UTF-8 byte-order mark; ArrowFallback when it
+    holds a line break other than its own outside the rows' ends (Arrow's parser ends a row at
+    any of CR, LF and CRLF; Spark's only at the file's separator)."""
+    import pyarrow as pa
+
+    filesystem, inner = arrow_filesystem(item.path)
+    compression = "gzip" if item.path.lower().endswith(".gz") else None
+    with filesystem.open_input_stream(inner, compression=compression) as stream:
+        data = stream.read()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    cr, lf = data.count(b"\r"), data.count(b"\n")
+    if line_sep == "\r\n":
+        crlf = data.count(b"\r\n")
+        if cr != crlf or lf != crlf:
+            raise ArrowFallback(f"{item.path}: a lone CR or LF in a CRLF file")
+    elif line_sep != "\n" and (cr or lf) or line_sep == "\n" and cr:
+        raise ArrowFallback(f"{item.path}: carriage returns in a file of LF or CR rows")
+    return pa.py_buffer(data)[start:]
+
+
+def arrow_read(item: ArrowInput, line_sep: str | None) -> Iterator[Any]:
+    """The data rows of one file as batches of ``f0…fN`` strings (the header row left out).
+
+    Arrow's parse errors (a row with the wrong number of fields, invalid UTF-8) become
+    ArrowFallback: Spark reads such rows as rejects or with U+FFFD, and only these errors, not
+    the engine's own, may send a run to Spark.
+    """
+    import pyarrow as pa
+    from pyarrow import csv
+
+    width = len(item.layout.columns)
+    try:
+        reader = csv.open_csv(
+            pa.BufferReader(_file_bytes(item, line_sep)),
+            read_options=csv.ReadOptions(autogenerate_column_names=True, block_size=16 << 20),
+            parse_options=csv.ParseOptions(
+                delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                # Spark's CSV reader gives null for an empty field, quoted or not.
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        if len(reader.schema) != width:
+            raise ArrowFallback(f"{item.path}: Arrow reads {len(reader.schema)} header fields")
+        first = True
+        for batch in reader:
+            if first:
+                batch, first = batch.slice(1), False
+            if batch.num_rows:
+                yield batch
+    except pa.ArrowInvalid as e:
+        # First line only, cut short: Arrow's parse errors quote the row they stopped at.
+        first_line = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise ArrowFallback(f"{item.path}: {first_line}") from e
+
+
+def spark_file_name(spark: SparkSession, path: str) -> str:
+    """A listed file's name as Spark's ``input_file_name()`` spells it (a URI; local files as
+    ``file:///…``), so a rejected row names its file alike in both engines."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    uri = str(jvm.org.apache.hadoop.fs.Path(path).toUri().toString())
+    if uri.startswith("file:/") and not uri.startswith("file:///"):
+        uri = "file:///" + uri[len("file:/") :]
+    return uri
+
+
+def carried_union(layouts: Sequence[Layout]) -> list[str]:
+    """The carried columns of every layout, as Spark's union by name orders and merges them
+    (first spelling of a name wins; names differ only in case merge)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for layout in layouts:
+        for c in layout.carried:
+            if c.lower() not in seen:
+                seen.add(c.lower())
+                out.append(c)
+    return out
+
+
+def arrow_convert(
+    spark: SparkSession,
+    plan: common.CsvPlan,
+    staging: str,
+    target_file_bytes: int,
+    run_id: str,
+) -> tuple[dict[str, int], list[dict[str, object]]]:
+    """Writes the good rows under ``staging`` (``chromosome=<name>/`` folders) with Arrow;
+    returns the counts and the rejected rows. Raises ArrowFallback before writing a row the
+    Spark engine would read differently."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    items = [
+        ArrowInput(p, spark_file_name(spark, p), layout_of(columns, paths[0]))
+        for columns, paths in plan.groups.items()
+        for p in paths
+    ]
+    carried = carried_union([i.layout for i in items])
+    schema = pa.schema(
+        [("position", pa.int64())]
+        + [(c, pa.string()) for c in carried]
+        + [("__folder", pa.string())]
+    )
+    counts = {"read": 0, "written": 0}
+    rejects: list[dict[str, object]] = []
+    folders: dict[str, str] = {}
+
+    def batches() -> Iterator[Any]:
+        for item in items:
+            for batch in arrow_read(item, plan.line_seps.get(item.path)):
+                counts["read"] += batch.num_rows
+                good, bad = arrow_batches(batch, item, carried, folders)
+                rejects.extend(bad)
+                yield good
+
+    def visited(written: Any) -> None:
+        counts["written"] += written.metadata.num_rows
+
+    filesystem, inner = arrow_filesystem(staging)
+    max_rows = max(1000, int(target_file_bytes / plan.bytes_per_line))
+    ds.write_dataset(
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        inner.rstrip("/"),
+        filesystem=filesystem,
+        format="parquet",
+        partitioning=ds.DirectoryPartitioning(
+            pa.schema([("__folder", pa.string())]), segment_encoding="none"
+        ),
+        basename_template=f"part-{{i}}-{run_id}.snappy.parquet",
+        max_rows_per_file=max_rows,
+        min_rows_per_group=min(max_rows, ARROW_MIN_ROWS_PER_GROUP),
+        max_rows_per_group=min(max_rows, ARROW_MAX_ROWS_PER_GROUP),
+        max_partitions=1 << 20,
+        existing_data_behavior="overwrite_or_ignore",
+        file_options=ds.ParquetFileFormat().make_write_options(compression="snappy"),
+        file_visitor=visited,
+    )
+    counts["rejected"] = len(rejects)
+    return counts, rejects
+
+
+# --------------------------------------------------------------------------------------------
 # I/O
 # --------------------------------------------------------------------------------------------
 
 
-def convert(
-    spark: SparkSession,
-    input_path: str,
-    output_path: str,
-    rejected_path: str | None = None,
-    target_file_bytes: int = TARGET_FILE_BYTES,
-) -> dict[str, object]:
-    """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts."""
-    started = time.monotonic()
-    rejected_path = rejected_path or common.default_rejected_path(output_path)
-    # A killed earlier run may have left a partition swapped out or staging folders behind.
-    common.recover(spark, output_path)
-    common.recover(spark, rejected_path)
-    files = common.list_input(spark, input_path)
-    plan = common.plan_csv(spark, files)
-    counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
-    if not plan.groups:
-        common.delete_path(spark, rejected_path)
-        return {**counts, "seconds": round(time.monotonic() - started, 1)}
+def choose_engine(requested: str, plan: common.CsvPlan, output_path: str) -> tuple[str, str | None]:
+    """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for inputs
+    up to :data:`ARROW_MAX_INPUT_BYTES`, ``arrow`` whatever the size; both fall back to Spark
+    where Arrow cannot run."""
+    if requested not in ENGINES:
+        raise common.JobInputError(
+            f"--ENGINE must be one of {', '.join(ENGINES)}, got {requested!r}"
+        )
+    if requested == "spark":
+        return "spark", None
+    why = arrow_available()
+    if why is None and requested == "auto" and plan.total_bytes > ARROW_MAX_INPUT_BYTES:
+        why = (
+            f"the input ({plan.total_bytes} bytes) is larger than the Arrow engine takes under "
+            f"--ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
+        )
+    paths = [output_path, *(p for group in plan.groups.values() for p in group)]
+    other = next((p for p in paths if "://" in p and not p.startswith("s3://")), None)
+    if why is None and other is not None:
+        why = f"the Arrow engine reads local and s3:// paths, not {other.split('://')[0]}://"
+    return ("spark", why) if why else ("arrow", None)
 
+
+def spark_convert(
+    spark: SparkSession,
+    plan: common.CsvPlan,
+    staging: str,
+    rejected_path: str,
+    run_id: str,
+    target_file_bytes: int,
+) -> dict[str, int]:
+    """The Spark engine: writes the good rows under ``staging`` and publishes the rejects."""
     rows = common.union_all(
         read_layout(spark, layout_of(columns, paths[0]), paths, plan)
         for columns, paths in plan.groups.items()
@@ -304,8 +699,6 @@ def convert(
         ),
     )
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", str(MAX_OPEN_FILES))
-    run_id = common.new_run_id()
-    staging = common.staging_path(output_path, run_id)
     (
         run.good.write.mode("overwrite")
         .option("compression", "snappy")
@@ -314,12 +707,63 @@ def convert(
         .partitionBy("chromosome")
         .parquet(staging)
     )
-    tally = run.finish(spark, rejected_path, run_id)
+    return run.finish(spark, rejected_path, run_id)
+
+
+def convert(
+    spark: SparkSession,
+    input_path: str,
+    output_path: str,
+    rejected_path: str | None = None,
+    target_file_bytes: int = TARGET_FILE_BYTES,
+    engine: str = "auto",
+) -> dict[str, object]:
+    """Reads the CSV files, writes Parquet by chromosome and the rejected rows; returns counts.
+
+    ``engine``: ``auto`` (Arrow in the driver for inputs up to :data:`ARROW_MAX_INPUT_BYTES`,
+    else Spark), ``arrow`` (Arrow whatever the size) or ``spark``. Both engines write the same
+    rows, folders and rejects; Arrow hands any input it would read differently to Spark.
+    """
+    started = time.monotonic()
+    rejected_path = rejected_path or common.default_rejected_path(output_path)
+    # A killed earlier run may have left a partition swapped out or staging folders behind.
+    common.recover(spark, output_path)
+    common.recover(spark, rejected_path)
+    files = common.list_input(spark, input_path)
+    plan = common.plan_csv(spark, files)
+    counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": plan.files}
+    if not plan.groups:
+        common.delete_path(spark, rejected_path)
+        return {**counts, "seconds": round(time.monotonic() - started, 1)}
+    for columns, paths in plan.groups.items():
+        layout_of(columns, paths[0])  # a header without the needed columns fails here, by name
+
+    chosen, why_not_arrow = choose_engine(engine, plan, output_path)
+    run_id = common.new_run_id()
+    staging = common.staging_path(output_path, run_id)
+    tally: dict[str, int] | None = None
+    if chosen == "arrow":
+        try:
+            tally, rejects = arrow_convert(spark, plan, staging, target_file_bytes, run_id)
+        except (ArrowFallback, OSError) as e:
+            # OSError: Arrow's own S3 client could not read or write where Spark's may (its
+            # credentials or endpoint come from the Hadoop configuration).
+            why_not_arrow, chosen = str(e).splitlines()[0][:300], "spark"
+            common.delete_path(spark, staging)
+            run_id = common.new_run_id()
+            staging = common.staging_path(output_path, run_id)
+        else:
+            tally["rejected"] = common.publish_rejects(spark, rejects, rejected_path, run_id)
+            counts["input_bytes"] = plan.total_bytes
+    if tally is None:
+        tally = spark_convert(spark, plan, staging, rejected_path, run_id, target_file_bytes)
     # Only the chromosomes this run wrote are replaced, each by a swap of folders.
     common.publish_partitions(spark, staging, output_path)
     return {
         **counts,
         **tally,
+        "engine": chosen,
+        **({"engine_note": why_not_arrow} if why_not_arrow and engine != "spark" else {}),
         "layouts": len(plan.groups),
         "output": output_path,
         "rejected_path": rejected_path,
@@ -340,6 +784,7 @@ def main(argv: Sequence[str]) -> None:
         str(args["INPUT_PATH"]),
         str(args["OUTPUT_PATH"]),
         args.get("REJECTED_PATH"),
+        engine=(args.get("ENGINE") or "auto").strip().lower(),
     )
     common.emit_summary(JOB, counts)
     run.commit()

@@ -69,7 +69,8 @@ CONTRACTS: dict[str, Any] = json.loads(r"""
         "OUTPUT_PATH"
       ],
       "optional": {
-        "REJECTED_PATH": null
+        "REJECTED_PATH": null,
+        "ENGINE": null
       }
     },
     "table_splitter": {
@@ -398,21 +399,26 @@ class OnePass:
             raise RuntimeError(
                 f"gathered {len(rejects)} rejected rows but counted {seen['rejected']}"
             )
-        if rejects:
-            lines = [(json.dumps(r, ensure_ascii=False),) for r in rejects]
-            staging = staging_path(path, run_id)
-            written = write_rejected(
-                spark.createDataFrame(lines, "value string"), staging, text=True
-            )
-            publish(spark, staging, path)
-        else:
-            delete_path(spark, path)
-            written = 0
         return {
             "read": int(seen["rows"]),
             "written": int(self._written.get["rows"]),
-            "rejected": written,
+            "rejected": publish_rejects(spark, rejects, path, run_id),
         }
+
+
+def publish_rejects(
+    spark: SparkSession, rejects: Sequence[Mapping[str, Any]], path: str, run_id: str
+) -> int:
+    """Replace ``path`` with ``rejects`` as JSON lines (staged, then published), or clear stale
+    rejects of an earlier run when there are none; returns how many were written."""
+    if not rejects:
+        delete_path(spark, path)
+        return 0
+    lines = [(json.dumps(r, ensure_ascii=False),) for r in rejects]
+    staging = staging_path(path, run_id)
+    written = write_rejected(spark.createDataFrame(lines, "value string"), staging, text=True)
+    publish(spark, staging, path)
+    return written
 
 
 def emit_summary(job: str, counts: Mapping[str, Any], parts: Iterable[str] = ()) -> dict[str, Any]:

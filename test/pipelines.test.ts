@@ -219,7 +219,7 @@ describe("pipeline declarations are checked before anything is registered", () =
         defaultArguments: { "--INPUT_PATH": "{raw}/csv/", "--OUTPT_PATH": "x" },
       }),
     ).to.deep.equal([
-      "genomics.ts (pipeline genomics): defaultArguments --OUTPT_PATH is not in job.arguments; add it to the contract or drop it (known: --INPUT_PATH, --OUTPUT_PATH, --REJECTED_PATH)",
+      "genomics.ts (pipeline genomics): defaultArguments --OUTPT_PATH is not in job.arguments; add it to the contract or drop it (known: --INPUT_PATH, --OUTPUT_PATH, --REJECTED_PATH, --ENGINE)",
       "genomics.ts (pipeline genomics): job.arguments --OUTPUT_PATH is required but neither defaultArguments nor the start give it; give it a default argument or make it optional",
     ]);
   });
