@@ -25,6 +25,7 @@ import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,9 +276,11 @@ def read_layout(
 # quoted field) sends the whole run to the Spark engine before anything is published.
 
 ENGINES = ("auto", "arrow", "spark")
-#: Inputs up to this size take the Arrow engine under ``--ENGINE auto`` (the driver holds one
-#: decompressed file and the rows waiting to fill a row group at a time).
+#: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``: the
+#: driver holds one decompressed file and the rows waiting to fill a row group at a time.
 ARROW_MAX_INPUT_BYTES = 2 << 30
+#: How much larger than its ``.gz`` a CSV file is counted (text CSV compresses 4-6 times).
+GZIP_EXPANSION = 6
 #: The oldest pyarrow whose CSV reader, compute kernels and dataset writer the engine uses.
 ARROW_MIN_VERSION = (10, 0)
 #: Rows a Parquet row group gathers before it is written, and its cap (Arrow's default).
@@ -505,18 +508,26 @@ def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     with filesystem.open_input_stream(inner, compression=compression) as stream:
         data = stream.read()
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    cr, lf = data.count(b"\r"), data.count(b"\n")
-    if line_sep == "\r\n":
+    if line_sep == "\n":
+        if b"\r" in data:
+            raise ArrowFallback(f"{item.path}: a carriage return in a file of LF rows")
+    elif line_sep == "\r\n":
         crlf = data.count(b"\r\n")
-        if cr != crlf or lf != crlf:
-            raise ArrowFallback(f"{item.path}: a lone CR or LF in a CRLF file")
-    elif line_sep != "\n" and (cr or lf) or line_sep == "\n" and cr:
-        raise ArrowFallback(f"{item.path}: carriage returns in a file of LF or CR rows")
+        if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
+            raise ArrowFallback(f"{item.path}: a lone CR or LF in a file of CRLF rows")
+    elif b"\r" in data or b"\n" in data:
+        raise ArrowFallback(f"{item.path}: line breaks in a file of CR rows (or of one row)")
     return pa.py_buffer(data)[start:]
 
 
 def arrow_read(item: ArrowInput, line_sep: str | None) -> Iterator[Any]:
-    """The data rows of one file as batches of ``f0…fN`` strings (the header row left out).
+    """The data rows of one file as batches of ``f0…fN`` strings (the header row left out)."""
+    return arrow_parse(item, _file_bytes(item, line_sep))
+
+
+def arrow_parse(item: ArrowInput, data: Any) -> Iterator[Any]:
+    """The data rows of one file's bytes (from :func:`_file_bytes`) as batches of ``f0…fN``
+    strings, the header row left out.
 
     Arrow's parse errors (a row with the wrong number of fields, invalid UTF-8) become
     ArrowFallback: Spark reads such rows as rejects or with U+FFFD, and only these errors, not
@@ -528,8 +539,10 @@ def arrow_read(item: ArrowInput, line_sep: str | None) -> Iterator[Any]:
     width = len(item.layout.columns)
     try:
         reader = csv.open_csv(
-            pa.BufferReader(_file_bytes(item, line_sep)),
-            read_options=csv.ReadOptions(autogenerate_column_names=True, block_size=16 << 20),
+            pa.BufferReader(data),
+            # 4 MB blocks parse faster than larger ones (measured 0.9 s against 1.5 s for 16 MB
+            # on a 475 MB file with quoted line breaks).
+            read_options=csv.ReadOptions(autogenerate_column_names=True, block_size=4 << 20),
             parse_options=csv.ParseOptions(
                 delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
             ),
@@ -606,13 +619,23 @@ def arrow_convert(
     rejects: list[dict[str, object]] = []
     folders: dict[str, str] = {}
 
+    def fetch(k: int) -> Any:
+        return _file_bytes(items[k], plan.line_seps.get(items[k].path))
+
     def batches() -> Iterator[Any]:
-        for item in items:
-            for batch in arrow_read(item, plan.line_seps.get(item.path)):
-                counts["read"] += batch.num_rows
-                good, bad = arrow_batches(batch, item, carried, folders)
-                rejects.extend(bad)
-                yield good
+        # The next file downloads while this one is parsed and written.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(fetch, 0)
+            for k, item in enumerate(items):
+                data = pending.result()
+                if k + 1 < len(items):
+                    pending = pool.submit(fetch, k + 1)
+                for batch in arrow_parse(item, data):
+                    counts["read"] += batch.num_rows
+                    good, bad = arrow_batches(batch, item, carried, folders)
+                    rejects.extend(bad)
+                    yield good
+                del data
 
     def visited(written: Any) -> None:
         counts["written"] += written.metadata.num_rows
@@ -645,7 +668,9 @@ def arrow_convert(
 # --------------------------------------------------------------------------------------------
 
 
-def choose_engine(requested: str, plan: common.CsvPlan, output_path: str) -> tuple[str, str | None]:
+def choose_engine(
+    requested: str, plan: common.CsvPlan, files: Sequence[common.InputFile], output_path: str
+) -> tuple[str, str | None]:
     """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for inputs
     up to :data:`ARROW_MAX_INPUT_BYTES`, ``arrow`` whatever the size; both fall back to Spark
     where Arrow cannot run."""
@@ -656,10 +681,11 @@ def choose_engine(requested: str, plan: common.CsvPlan, output_path: str) -> tup
     if requested == "spark":
         return "spark", None
     why = arrow_available()
-    if why is None and requested == "auto" and plan.total_bytes > ARROW_MAX_INPUT_BYTES:
+    size = sum(f.size * (GZIP_EXPANSION if f.path.lower().endswith(".gz") else 1) for f in files)
+    if why is None and requested == "auto" and size > ARROW_MAX_INPUT_BYTES:
         why = (
-            f"the input ({plan.total_bytes} bytes) is larger than the Arrow engine takes under "
-            f"--ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
+            f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
+            f"under --ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
         )
     paths = [output_path, *(p for group in plan.groups.values() for p in group)]
     other = next((p for p in paths if "://" in p and not p.startswith("s3://")), None)
@@ -738,7 +764,7 @@ def convert(
     for columns, paths in plan.groups.items():
         layout_of(columns, paths[0])  # a header without the needed columns fails here, by name
 
-    chosen, why_not_arrow = choose_engine(engine, plan, output_path)
+    chosen, why_not_arrow = choose_engine(engine, plan, files, output_path)
     run_id = common.new_run_id()
     staging = common.staging_path(output_path, run_id)
     tally: dict[str, int] | None = None

@@ -4,6 +4,7 @@ would read differently goes to Spark, whole."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from pathlib import Path
@@ -251,3 +252,16 @@ def test_arrow_engine_reads_and_writes_s3(spark, moto_endpoint: str, monkeypatch
     assert [k.split("/")[2] for k in keys] == ["chromosome=1", "chromosome=X"]
     body = s3.get_object(Bucket="genomics-raw", Key=keys[0])["Body"].read()
     assert pq.read_table(pa.BufferReader(body)).to_pylist() == [{"position": 5, "id": "a\nb"}]
+
+
+def test_gzip_input_counts_at_its_decompressed_size(spark, tmp_path: Path, monkeypatch):
+
+    data = b"chrom,pos\n" + b"".join(b"chr1,%d\n" % n for n in range(200))
+    write_bytes(tmp_path / "plain" / "data.csv", data)
+    write_bytes(tmp_path / "gz" / "data.csv.gz", gzip.compress(data))
+    assert (tmp_path / "gz" / "data.csv.gz").stat().st_size * genomics.GZIP_EXPANSION > len(data)
+    monkeypatch.setattr(genomics, "ARROW_MAX_INPUT_BYTES", len(data))
+    plain = genomics.convert(spark, str(tmp_path / "plain"), str(tmp_path / "a"))
+    packed = genomics.convert(spark, str(tmp_path / "gz"), str(tmp_path / "b"))
+    assert plain["engine"] == "arrow"
+    assert packed["engine"] == "spark" and "decompressed" in str(packed["engine_note"])
