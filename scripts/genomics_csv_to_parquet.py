@@ -272,8 +272,8 @@ def read_layout(
 # C++ CSV reader and Parquet writer do the same work several times faster, so inputs up to
 # ARROW_MAX_INPUT_BYTES are converted in the driver with Arrow compute kernels that mirror the
 # Spark expressions above. Whatever Arrow would read differently from Spark's parser (a row with
-# the wrong number of fields, invalid UTF-8, line breaks other than the file's own outside a
-# quoted field) sends the whole run to the Spark engine before anything is published.
+# the wrong number of fields, invalid UTF-8, a line break other than the file's own, even inside
+# quotes) sends the whole run to the Spark engine before anything is published.
 
 ENGINES = ("auto", "arrow", "spark")
 #: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``: the
@@ -499,8 +499,9 @@ def arrow_available() -> str | None:
 
 def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     """The file's bytes, decompressed, without a UTF-8 byte-order mark; ArrowFallback when it
-    holds a line break other than its own outside the rows' ends (Arrow's parser ends a row at
-    any of CR, LF and CRLF; Spark's only at the file's separator)."""
+    holds a line break other than its own anywhere (Arrow's parser ends a row at any of CR, LF
+    and CRLF, Spark's only at the file's separator; telling a quoted one apart would take a
+    second parse)."""
     import pyarrow as pa
 
     filesystem, inner = arrow_filesystem(item.path)
