@@ -521,11 +521,6 @@ def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     return pa.py_buffer(data)[start:]
 
 
-def arrow_read(item: ArrowInput, line_sep: str | None) -> Iterator[Any]:
-    """The data rows of one file as batches of ``f0…fN`` strings (the header row left out)."""
-    return arrow_parse(item, _file_bytes(item, line_sep))
-
-
 def arrow_parse(item: ArrowInput, data: Any) -> Iterator[Any]:
     """The data rows of one file's bytes (from :func:`_file_bytes`) as batches of ``f0…fN``
     strings, the header row left out.
