@@ -256,6 +256,18 @@ def layout_of(columns: tuple[str, ...], path: str) -> Layout:
     return Layout(columns, chromosome, position, carried)
 
 
+def layouts_of(plan: common.CsvPlan) -> list[tuple[Layout, list[str]]]:
+    """Each header group of the plan with its layout; a header without the needed columns fails
+    here, by name."""
+    return [(layout_of(columns, paths[0]), paths) for columns, paths in plan.groups.items()]
+
+
+def rows_per_file(plan: common.CsvPlan, target_file_bytes: int) -> int:
+    """The row cap of an output file, the same in both engines: CSV text is larger than its
+    Parquet, so this keeps files at about the target size or under."""
+    return max(1000, int(target_file_bytes / plan.bytes_per_line))
+
+
 def read_layout(
     spark: SparkSession, layout: Layout, paths: list[str], plan: common.CsvPlan
 ) -> DataFrame:
@@ -601,8 +613,8 @@ def arrow_convert(
     import pyarrow.dataset as ds
 
     items = [
-        ArrowInput(p, spark_file_name(spark, p), layout_of(columns, paths[0]))
-        for columns, paths in plan.groups.items()
+        ArrowInput(p, spark_file_name(spark, p), layout)
+        for layout, paths in layouts_of(plan)
         for p in paths
     ]
     carried = carried_union([i.layout for i in items])
@@ -637,7 +649,7 @@ def arrow_convert(
         counts["written"] += written.metadata.num_rows
 
     filesystem, inner = arrow_filesystem(staging)
-    max_rows = max(1000, int(target_file_bytes / plan.bytes_per_line))
+    max_rows = rows_per_file(plan, target_file_bytes)
     ds.write_dataset(
         pa.RecordBatchReader.from_batches(schema, batches()),
         inner.rstrip("/"),
@@ -700,8 +712,7 @@ def spark_convert(
 ) -> dict[str, int]:
     """The Spark engine: writes the good rows under ``staging`` and publishes the rejects."""
     rows = common.union_all(
-        read_layout(spark, layout_of(columns, paths[0]), paths, plan)
-        for columns, paths in plan.groups.items()
+        read_layout(spark, layout, paths, plan) for layout, paths in layouts_of(plan)
     )
     # Always one shuffle by chromosome: it gives each chromosome one file per salt bucket (read
     # tasks writing directly would each leave a small file per chromosome), and a write task
@@ -724,8 +735,7 @@ def spark_convert(
     (
         run.good.write.mode("overwrite")
         .option("compression", "snappy")
-        # CSV text is larger than its Parquet, so this caps files at about the target size.
-        .option("maxRecordsPerFile", max(1000, int(target_file_bytes / plan.bytes_per_line)))
+        .option("maxRecordsPerFile", rows_per_file(plan, target_file_bytes))
         .partitionBy("chromosome")
         .parquet(staging)
     )
@@ -757,8 +767,7 @@ def convert(
     if not plan.groups:
         common.delete_path(spark, rejected_path)
         return {**counts, "seconds": round(time.monotonic() - started, 1)}
-    for columns, paths in plan.groups.items():
-        layout_of(columns, paths[0])  # a header without the needed columns fails here, by name
+    layouts_of(plan)  # a header without the needed columns fails before any engine starts
 
     chosen, why_not_arrow = choose_engine(engine, plan, files, output_path)
     run_id = common.new_run_id()
