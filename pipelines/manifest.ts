@@ -68,6 +68,12 @@ export default definePipeline({
           "Comma-separated top-level field names (default: sampled from the files); other keys go to _extra_fields",
         example: "id,user,amount",
       },
+      "--ENGINE": {
+        required: false,
+        description:
+          "auto (default: Spark tasks split lines with Python's JSON scanner, Arrow writes Parquet; Spark takes what that cannot read alike), python or spark",
+        example: "auto",
+      },
     },
   },
   defaultArguments: { "--OUTPUT_PATH": "{processed}/batches/" },

@@ -21,7 +21,6 @@ duplicates rows.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -291,21 +290,13 @@ ENGINES = ("auto", "arrow", "spark")
 #: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``: the
 #: driver holds one decompressed file and the rows waiting to fill a row group at a time.
 ARROW_MAX_INPUT_BYTES = 2 << 30
-#: How much larger than its ``.gz`` a CSV file is counted (text CSV compresses 4-6 times).
-GZIP_EXPANSION = 6
-#: The oldest pyarrow whose CSV reader, compute kernels and dataset writer the engine uses.
-ARROW_MIN_VERSION = (10, 0)
+GZIP_EXPANSION = common.GZIP_EXPANSION
 #: Rows a Parquet row group gathers before it is written, and its cap (Arrow's default).
 ARROW_MIN_ROWS_PER_GROUP = 1 << 17
 ARROW_MAX_ROWS_PER_GROUP = 1 << 20
 #: Characters Spark escapes as ``%XX`` in a partition folder name (Hive's rule).
 _PATH_ESCAPED = frozenset("\"#%'*/:=?\\\x7f{[]^") | frozenset(chr(c) for c in range(1, 0x20))
 _LONG_MAX = str(2**63 - 1)
-
-
-class ArrowFallback(Exception):
-    """Input the Arrow engine would read differently from Spark's parser; the run goes to the
-    Spark engine instead (the message says why)."""
 
 
 def partition_folder(value: str) -> str:
@@ -471,44 +462,6 @@ def arrow_batches(
     return pa.RecordBatch.from_arrays(arrays, names=names_out), rejects
 
 
-def arrow_filesystem(path: str) -> tuple[Any, str]:
-    """(pyarrow file system, path in it) for a local or ``s3://`` path (as Hadoop lists it:
-    ``file:/…`` or a bare path; ``s3://bucket/key``); ArrowFallback for any other scheme, whose
-    credentials and endpoint live in the Hadoop configuration."""
-    from pyarrow import fs
-
-    if path.startswith("file:"):
-        local = path[len("file:") :]
-        return fs.LocalFileSystem(), local[2:] if local.startswith("///") else local
-    if "://" not in path:
-        return fs.LocalFileSystem(), path
-    if path.startswith("s3://"):
-        inner = path[len("s3://") :]
-        return _s3_filesystem(inner.split("/", 1)[0]), inner
-    scheme = path.split("://", 1)[0]
-    raise ArrowFallback(f"the Arrow engine reads local and s3:// paths, not {scheme}://")
-
-
-@functools.cache
-def _s3_filesystem(bucket: str) -> Any:
-    """One S3 client per bucket, in the bucket's region (the AWS SDK's default credentials)."""
-    from pyarrow import fs
-
-    return fs.FileSystem.from_uri(f"s3://{bucket}/")[0]
-
-
-def arrow_available() -> str | None:
-    """Why the Arrow engine cannot run here, or None."""
-    try:
-        import pyarrow
-    except ImportError:
-        return "pyarrow is not installed"
-    version = tuple(int(p) for p in pyarrow.__version__.split(".")[:2])
-    if version < ARROW_MIN_VERSION:
-        return f"pyarrow {pyarrow.__version__} is older than {ARROW_MIN_VERSION[0]}"
-    return None
-
-
 def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     """The file's bytes, decompressed, without a UTF-8 byte-order mark; ArrowFallback when it
     holds a line break other than its own anywhere (Arrow's parser ends a row at any of CR, LF
@@ -516,20 +469,20 @@ def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     second parse)."""
     import pyarrow as pa
 
-    filesystem, inner = arrow_filesystem(item.path)
+    filesystem, inner = common.arrow_filesystem(item.path)
     compression = "gzip" if item.path.lower().endswith(".gz") else None
     with filesystem.open_input_stream(inner, compression=compression) as stream:
         data = stream.read()
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     if line_sep == "\n":
         if b"\r" in data:
-            raise ArrowFallback(f"{item.path}: a carriage return in a file of LF rows")
+            raise common.ArrowFallback(f"{item.path}: a carriage return in a file of LF rows")
     elif line_sep == "\r\n":
         crlf = data.count(b"\r\n")
         if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
-            raise ArrowFallback(f"{item.path}: a lone CR or LF in a file of CRLF rows")
+            raise common.ArrowFallback(f"{item.path}: a lone CR or LF in a file of CRLF rows")
     elif b"\r" in data or b"\n" in data:
-        raise ArrowFallback(f"{item.path}: line breaks in a file of CR rows (or of one row)")
+        raise common.ArrowFallback(f"{item.path}: line breaks in a file of CR rows (or of one row)")
     return pa.py_buffer(data)[start:]
 
 
@@ -538,8 +491,8 @@ def arrow_parse(item: ArrowInput, data: Any) -> Iterator[Any]:
     strings, the header row left out.
 
     Arrow's parse errors (a row with the wrong number of fields, invalid UTF-8) become
-    ArrowFallback: Spark reads such rows as rejects or with U+FFFD, and only these errors, not
-    the engine's own, may send a run to Spark.
+    ArrowFallback: Spark reads such rows as rejects or with U+FFFD, and only these errors, not the
+    engine's own, may send a run to Spark.
     """
     import pyarrow as pa
     from pyarrow import csv
@@ -563,7 +516,9 @@ def arrow_parse(item: ArrowInput, data: Any) -> Iterator[Any]:
             ),
         )
         if len(reader.schema) != width:
-            raise ArrowFallback(f"{item.path}: Arrow reads {len(reader.schema)} header fields")
+            raise common.ArrowFallback(
+                f"{item.path}: Arrow reads {len(reader.schema)} header fields"
+            )
         first = True
         for batch in reader:
             if first:
@@ -573,17 +528,7 @@ def arrow_parse(item: ArrowInput, data: Any) -> Iterator[Any]:
     except pa.ArrowInvalid as e:
         # First line only, cut short: Arrow's parse errors quote the row they stopped at.
         first_line = (str(e).splitlines() or [type(e).__name__])[0][:200]
-        raise ArrowFallback(f"{item.path}: {first_line}") from e
-
-
-def spark_file_name(spark: SparkSession, path: str) -> str:
-    """A listed file's name as Spark's ``input_file_name()`` spells it (a URI; local files as
-    ``file:///…``), so a rejected row names its file alike in both engines."""
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    uri = str(jvm.org.apache.hadoop.fs.Path(path).toUri().toString())
-    if uri.startswith("file:/") and not uri.startswith("file:///"):
-        uri = "file:///" + uri[len("file:/") :]
-    return uri
+        raise common.ArrowFallback(f"{item.path}: {first_line}") from e
 
 
 def carried_union(layouts: Sequence[Layout]) -> list[str]:
@@ -613,7 +558,7 @@ def arrow_convert(
     import pyarrow.dataset as ds
 
     items = [
-        ArrowInput(p, spark_file_name(spark, p), layout)
+        ArrowInput(p, common.spark_file_name(spark, p), layout)
         for layout, paths in layouts_of(plan)
         for p in paths
     ]
@@ -648,7 +593,7 @@ def arrow_convert(
     def visited(written: Any) -> None:
         counts["written"] += written.metadata.num_rows
 
-    filesystem, inner = arrow_filesystem(staging)
+    filesystem, inner = common.arrow_filesystem(staging)
     max_rows = rows_per_file(plan, target_file_bytes)
     ds.write_dataset(
         pa.RecordBatchReader.from_batches(schema, batches()),
@@ -688,8 +633,8 @@ def choose_engine(
         )
     if requested == "spark":
         return "spark", None
-    why = arrow_available()
-    size = sum(f.size * (GZIP_EXPANSION if f.path.lower().endswith(".gz") else 1) for f in files)
+    why = common.arrow_available()
+    size = sum(common.text_bytes(f) for f in files)
     if why is None and requested == "auto" and size > ARROW_MAX_INPUT_BYTES:
         why = (
             f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
@@ -776,7 +721,7 @@ def convert(
     if chosen == "arrow":
         try:
             tally, rejects = arrow_convert(spark, plan, staging, target_file_bytes, run_id)
-        except (ArrowFallback, OSError) as e:
+        except (common.ArrowFallback, OSError) as e:
             # OSError: Arrow's own S3 client could not read or write where Spark's may (its
             # credentials or endpoint come from the Hadoop configuration).
             why_not_arrow, chosen = str(e).splitlines()[0][:300], "spark"

@@ -10,6 +10,7 @@ and :func:`parse_args`, so tests import the scripts with plain PySpark.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -97,7 +98,8 @@ CONTRACTS: dict[str, Any] = json.loads(r"""
       "optional": {
         "REJECTED_PATH": null,
         "TARGET_FILE_MB": null,
-        "COLUMNS": null
+        "COLUMNS": null,
+        "ENGINE": null
       }
     },
     "sales_raw_to_processed": {
@@ -1367,3 +1369,79 @@ def _bucket_of(chain: Sequence[BaseException]) -> str | None:
         if isinstance(response, dict) and response.get("Error", {}).get("BucketName"):
             return str(response["Error"]["BucketName"])
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# Arrow in the job: engines that read and write with pyarrow beside Spark
+# --------------------------------------------------------------------------------------------
+
+#: The oldest pyarrow whose CSV reader, compute kernels and dataset writer the engines use.
+ARROW_MIN_VERSION = (10, 0)
+
+
+#: How much larger than its ``.gz`` a text file is counted (CSV and JSON compress 4-6 times).
+GZIP_EXPANSION = 6
+
+
+def text_bytes(f: InputFile) -> int:
+    """About how many bytes of text a listed file holds once decompressed."""
+    return f.size * (GZIP_EXPANSION if f.path.lower().endswith(".gz") else 1)
+
+
+class ArrowFallback(Exception):
+    """Input an Arrow engine would read differently from Spark's parser; the run goes to the
+    Spark engine instead (the message says why)."""
+
+
+def arrow_filesystem(path: str) -> tuple[Any, str]:
+    """(pyarrow file system, path in it) for a local or ``s3://`` path (as Hadoop lists it:
+    ``file:/…`` or a bare path; ``s3://bucket/key``); ArrowFallback for any other scheme, whose
+    credentials and endpoint live in the Hadoop configuration."""
+    from pyarrow import fs
+
+    if path.startswith("file:"):
+        local = path[len("file:") :]
+        return fs.LocalFileSystem(), local[2:] if local.startswith("///") else local
+    if "://" not in path:
+        return fs.LocalFileSystem(), path
+    if path.startswith("s3://"):
+        inner = path[len("s3://") :]
+        return _s3_filesystem(inner.split("/", 1)[0]), inner
+    scheme = path.split("://", 1)[0]
+    raise ArrowFallback(f"the Arrow engine reads local and s3:// paths, not {scheme}://")
+
+
+@functools.cache
+def _s3_filesystem(bucket: str) -> Any:
+    """One S3 client per bucket, in the bucket's region (the AWS SDK's default credentials)."""
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(f"s3://{bucket}/")[0]
+
+
+def arrow_available() -> str | None:
+    """Why the Arrow engine cannot run here, or None."""
+    try:
+        import pyarrow
+    except ImportError:
+        return "pyarrow is not installed"
+    version = tuple(int(p) for p in pyarrow.__version__.split(".")[:2])
+    if version < ARROW_MIN_VERSION:
+        return f"pyarrow {pyarrow.__version__} is older than {ARROW_MIN_VERSION[0]}"
+    return None
+
+
+def spark_file_uri(spark: SparkSession, path: str) -> str:
+    """A listed file's name as Spark's ``_metadata.file_path`` spells it (Hadoop's URI of the
+    path: ``file:/…`` for local files, percent-encoded)."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    return str(jvm.org.apache.hadoop.fs.Path(path).toUri().toString())
+
+
+def spark_file_name(spark: SparkSession, path: str) -> str:
+    """A listed file's name as Spark's ``input_file_name()`` spells it (the URI, local files as
+    ``file:///…``), so a rejected row names its file alike in both engines."""
+    uri = spark_file_uri(spark, path)
+    if uri.startswith("file:/") and not uri.startswith("file:///"):
+        uri = "file:///" + uri[len("file:/") :]
+    return uri

@@ -24,6 +24,7 @@ column). Each batch folder holds ``_manifest.json`` naming the manifest that wro
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import json.decoder
@@ -31,7 +32,7 @@ import json.scanner
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -218,23 +219,28 @@ def output_names(keys: Sequence[str]) -> dict[str, str]:
 class _ValueScanner:
     """Python's C scanner for one JSON value, built where it runs: it cannot be pickled to
     Spark's Python workers. parse_int/parse_float as str: numbers are only skipped over, never
-    converted (so no digit limit)."""
+    converted (so no digit limit). ``pairs``: objects as lists of (key, value) pairs, so a
+    repeated key stays visible."""
 
-    def __init__(self) -> None:
+    def __init__(self, pairs: bool = False) -> None:
+        self._pairs = pairs
         self._scan: Any = None
 
     def get(self) -> Any:
         if self._scan is None:
             self._scan = json.scanner.c_make_scanner(  # type: ignore[attr-defined]
-                json.JSONDecoder(parse_int=str, parse_float=str)
+                json.JSONDecoder(
+                    parse_int=str, parse_float=str, object_pairs_hook=list if self._pairs else None
+                )
             )
         return self._scan
 
-    def __reduce__(self) -> tuple[type, tuple[()]]:
-        return (_ValueScanner, ())
+    def __reduce__(self) -> tuple[type, tuple[bool]]:
+        return (_ValueScanner, (self._pairs,))
 
 
 _scanner = _ValueScanner()
+_record_scanner = _ValueScanner(pairs=True)
 _scan_string = json.decoder.scanstring
 _space = re.compile(r"[ \t\r\n]*").match
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -552,6 +558,227 @@ def plan_files(
 
 
 # --------------------------------------------------------------------------------------------
+# The Python engine's pure part: lines → records with Python's C scanner, Spark's exact output
+# --------------------------------------------------------------------------------------------
+
+# Spark's text reader ends a line at LF, CRLF or a lone CR.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# What Spark's ``to_json`` (Jackson) escapes in a string, and how.
+_SPARK_JSON_ESCAPES = {c: f"\\u{c:04X}" for c in range(0x20)} | {
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
+
+
+@dataclass
+class Split:
+    """The lines of a text: records (values as exact text, or still as the scanner gave them
+    where ``lines`` holds the record's line; ``compact``: every key of that line is right before
+    its colon and none repeats), rejected lines with their reasons, blank lines."""
+
+    rows: list[dict[str, Any]]
+    lines: list[str | None]
+    compact: list[bool]
+    rejects: list[tuple[str, str]]
+    blank: int
+
+
+def split_text(text: str) -> Split:
+    """Every line of ``text`` as Spark's text reader ends lines, split as :func:`split_object`
+    splits it.
+
+    Most lines take one call of Python's C scanner (numbers as their text, never converted); a
+    line it cannot take exactly (leading or trailing whitespace, a byte-order mark, a repeated
+    key, a lone surrogate escape, invalid JSON) goes to :func:`split_object`, which is the
+    reference and gives the reject reason.
+    """
+    scan, scan_pairs = _scanner.get(), _record_scanner.get()
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final line break ends the last line; it starts no other
+    rows: list[dict[str, Any]] = []
+    kept: list[str | None] = []
+    compact: list[bool] = []
+    rejects: list[tuple[str, str]] = []
+    blank = 0
+    for line in lines:
+        if line[:1] == "{":
+            try:
+                spaced = "\\" in line or '" ' in line or '"\t' in line
+                if spaced:
+                    # Escapes or a space after a string: pairs show a repeated key.
+                    pairs, end = scan_pairs(line, 0)
+                    row = dict(pairs)
+                    exact = len(row) == len(pairs) and not ("\\" in line and _lone_surrogate(pairs))
+                else:
+                    # No escape and every key right before its colon: each key at any depth
+                    # shows as one '":', so a count above the keys read means a repeat.
+                    row, end = scan(line, 0)
+                    found = line.count('":')
+                    exact = found == len(row) or found == _keys_in(row)
+            except (StopIteration, ValueError, RecursionError):
+                end, exact = -1, False
+            if exact and end == len(line):
+                rows.append(row)
+                kept.append(line)
+                compact.append(not spaced)
+                continue
+        elif not line.strip(BLANK):
+            blank += 1
+            continue
+        try:
+            fields = split_object(line[1:] if line[:1] == "\ufeff" else line)
+        except RecordError as e:
+            rejects.append((line, str(e)))
+            continue
+        rows.append(dict(fields))
+        kept.append(None)
+        compact.append(False)
+    return Split(rows, kept, compact, rejects, blank)
+
+
+def _keys_in(value: Any) -> int:
+    """Keys of the objects in a parsed value, at every depth."""
+    n = 0
+    if type(value) is dict:
+        n = len(value)
+        value = value.values()
+    for v in value:
+        if type(v) is dict or type(v) is list:
+            n += _keys_in(v)
+    return n
+
+
+def _lone_surrogate(pairs: list[tuple[str, Any]]) -> bool:
+    return any(_SURROGATE.search(k) or (type(v) is str and _SURROGATE.search(v)) for k, v in pairs)
+
+
+def text_values(row: dict[str, Any], line: str, compact: bool) -> bool:
+    """Turns the values the scanner gave as Python objects into their JSON text, in place:
+    ``true`` and ``false``, nested values as written in the line. False when only
+    :func:`split_object` can tell (a key not alone in the line, an escape, ``NaN``)."""
+    order: list[str] | None = None
+    for n, (key, value) in enumerate(row.items()):
+        if value is None or type(value) is str:
+            continue
+        if value is True or value is False:
+            row[key] = "true" if value else "false"
+            continue
+        if (type(value) is not dict and type(value) is not list) or "\\" in line:
+            return False
+        if compact:
+            order = order or list(row)
+            raw = _compact_value(line, key, order[n + 1] if n + 1 < len(order) else None)
+        else:
+            raw = _raw_value(line, key)
+        if raw is None:
+            return False
+        row[key] = raw
+    return True
+
+
+def _compact_value(line: str, key: str, after: str | None) -> str | None:
+    """A value's text in a compact line (every '":' is a key, none repeats): from its key to the
+    comma before the next key ``after``, or to the closing brace for the last key."""
+    quoted = f'"{key}":'
+    at = line.find(quoted)
+    if at < 0 or line.find(quoted, at + 1) >= 0:
+        return None
+    start = at + len(quoted)
+    if after is None:
+        return line[start:-1].strip(" \t")
+    quoted = f'"{after}":'
+    if line.count(quoted) != 1:
+        return None
+    end = line.find(quoted, start)
+    return line[start : line.rindex(",", start, end)].strip(" \t") if end > 0 else None
+
+
+def _raw_value(line: str, key: str) -> str | None:
+    """The text of ``key``'s value in a line holding no escape (so every quote is a string's
+    edge): found after the only ``"key"`` in the line, which must be the top-level key."""
+    quoted = f'"{key}"'
+    if '"' in key or line.count(quoted) != 1:
+        return None
+    at = line.find(quoted + ":")
+    if at < 0:
+        return None
+    start = _space(line, at + len(quoted) + 1).end()
+    _, end = _scanner.get()(line, start)
+    return line[start:end]
+
+
+def spark_json(row: dict[str, str | None], keys: Iterable[str]) -> str:
+    """``keys`` of ``row`` as Spark's ``to_json`` writes a ``map<string,string>``."""
+
+    def text(v: str) -> str:
+        return '"' + v.translate(_SPARK_JSON_ESCAPES) + '"'
+
+    return (
+        "{"
+        + ",".join(f"{text(k)}:{'null' if row[k] is None else text(row[k])}" for k in keys)  # type: ignore[arg-type]
+        + "}"
+    )
+
+
+def records_table(split: Split, keys: Sequence[str], source: str, processing_timestamp: str) -> Any:
+    """The records of ``split`` as the Arrow table of the rows :func:`parse_lines` gives."""
+    import pyarrow as pa
+
+    names = output_names(keys)
+    known = frozenset(keys)
+    rows, lines = split.rows, split.lines
+    # Columns whose values the scanner left as Python objects (booleans, nested values) fail
+    # the string conversion: only their values are turned into text, then they are rebuilt.
+    arrays: dict[str, Any] = {}
+    loose: list[str] = []
+    for key in keys:
+        try:
+            arrays[key] = pa.array([r.get(key) for r in rows], pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            loose.append(key)
+    extra = (
+        []
+        if known.issuperset(set().union(*rows))
+        else [i for i, r in enumerate(rows) if not known.issuperset(r)]
+    )
+    again: set[int] = set()
+    fix = set()
+    for key in loose:
+        for i, row in enumerate(rows):
+            value = row.get(key)
+            if value is not None and type(value) is not str:
+                fix.add(i)
+    for i in extra:
+        if any(v is not None and type(v) is not str for v in rows[i].values()):
+            fix.add(i)
+    for i in fix:
+        if not text_values(rows[i], lines[i], split.compact[i]):  # type: ignore[arg-type]
+            again.add(i)
+    for i in again:
+        rows[i] = dict(split_object(lines[i]))  # type: ignore[arg-type]
+    for key in loose:
+        arrays[key] = pa.array([r.get(key) for r in rows], pa.string())
+    extras: list[str | None] = [None] * len(rows)
+    for i in extra:
+        extras[i] = spark_json(rows[i], [k for k in rows[i] if k not in known])
+    n = len(rows)
+    columns = [arrays[k] for k in keys] + [
+        pa.array(extras, pa.string()),
+        pa.array([source] * n, pa.string()),
+        pa.array([processing_timestamp] * n, pa.string()),
+    ]
+    return pa.Table.from_arrays(
+        columns, names=[names[k] for k in keys] + [EXTRA, common.SOURCE_FILE, PROCESSING_TS]
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # I/O
 # --------------------------------------------------------------------------------------------
 
@@ -740,37 +967,301 @@ def shape_output(
     return rows.repartition(files)
 
 
-def convert(
-    spark: SparkSession,
-    manifest_path: str,
-    output_path: str,
-    rejected_path: str | None = None,
-    target_file_mb: int = TARGET_FILE_MB,
-    columns: Sequence[str] | None = None,
-    processing_timestamp: str | None = None,
-) -> dict[str, object]:
-    started = time.monotonic()
-    batch = locate(spark, manifest_path)
-    heads = read_heads(spark, batch.files)
-    bid = batch_id(manifest_path)
-    destination = common.join_path(output_path, f"merged-parquet-{batch.date}", f"batch={bid}")
-    rejected_path = common.join_path(
-        rejected_path or common.default_rejected_path(output_path),
-        f"merged-parquet-{batch.date}",
-        f"batch={bid}",
-    )
-    stamp = processing_timestamp or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    # What a killed run left (staging folders, a set-aside previous batch) is repaired first;
-    # this run writes beside the batch and swaps it in only when complete.
-    recovered = common.recover(spark, destination)
-    recovered_rejects = common.recover(spark, rejected_path)
-    run_id = common.new_run_id()
-    staging = common.staging_path(destination, run_id)
-    staging_rejects = common.staging_path(rejected_path, run_id)
+# --------------------------------------------------------------------------------------------
+# The Python engine: Spark tasks split the files with Python's scanner and write Parquet
+# --------------------------------------------------------------------------------------------
 
-    sample = sample_lines(batch.files, heads)
-    keys = list(columns) if columns else sample_keys(ln for ln, _ in sample)
-    target_bytes = target_file_mb * 1024 * 1024
+ENGINES = ("auto", "python", "spark")
+#: Text a task splits at a time: the Python objects of a chunk take about ten times its size.
+CHUNK_BYTES = 8 << 20
+#: Arrow bytes a task gathers before writing them as one Parquet row group.
+ROW_GROUP_BYTES = 64 << 20
+#: The least text worth a task of its own (Spark's start of a Python worker costs about as
+#: much as splitting 4 MB).
+TASK_MIN_BYTES = 16 << 20
+#: Rejected text a task may hand back to the driver; beyond it the run goes to Spark, which
+#: writes rejects from the executors.
+REJECT_MAX_BYTES = 64 << 20
+#: A column is dictionary-encoded when its first row group holds at most this share of
+#: distinct values (encoding a column of unique ids costs more than it saves).
+DICTIONARY_MAX_DISTINCT = 0.5
+# Compressions Spark's text reader takes by file name; the engine reads plain text and gzip.
+_OTHER_CODECS = (".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".br", ".xz")
+
+
+@dataclass(frozen=True)
+class EngineTask:
+    """One Spark task's share of the batch: (path, name for ``_source_file``) pairs."""
+
+    index: int
+    files: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class EngineJob:
+    """What every task needs: the columns, the stamp, where the parts go and the sizes (taken
+    in the driver, so a task sees the values the run was started with)."""
+
+    keys: tuple[str, ...]
+    processing_timestamp: str
+    folder: str
+    run_id: str
+    target_bytes: int
+    chunk_bytes: int = CHUNK_BYTES
+    row_group_bytes: int = ROW_GROUP_BYTES
+    reject_max_bytes: int = REJECT_MAX_BYTES
+
+
+def file_texts(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+    """The file's text in chunks of about ``chunk_bytes`` that end after a line feed (so no line,
+    CRLF or character is cut); ArrowFallback when it is not UTF-8."""
+    filesystem, inner = common.arrow_filesystem(path)
+    compression = "gzip" if path.lower().endswith(".gz") else None
+    offset = 0
+    with filesystem.open_input_stream(inner, compression=compression) as stream:
+        carry = b""
+        while True:
+            block = stream.read(chunk_bytes)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut:
+                try:
+                    yield data[:cut].decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise common.ArrowFallback(
+                        f"{path}: not UTF-8 at byte {offset + e.start} (Spark keeps such lines "
+                        "as rejects with their bytes)"
+                    ) from None
+                offset += cut
+            carry = data[cut:]
+            if not block:
+                return
+
+
+class PartWriter:
+    """Snappy Parquet files of about ``job.target_bytes`` under ``job.folder``, one row group
+    per ``job.row_group_bytes`` of Arrow data, named ``part-<task>-<n>-<run>.snappy.parquet``
+    so a retried task overwrites its own files."""
+
+    def __init__(self, job: EngineJob, task: int) -> None:
+        from pyarrow import fs
+
+        self._fs, self._root = common.arrow_filesystem(job.folder)
+        if isinstance(self._fs, fs.LocalFileSystem):
+            self._fs.create_dir(self._root, recursive=True)  # S3 needs no folders
+        self._job, self._task = job, task
+        self._pending: list[Any] = []
+        self._pending_bytes = 0
+        self._writer: Any = None
+        self._sink: Any = None
+        self._dictionary: list[str] | None = None
+        self.files = 0
+        self.rows = 0
+
+    def add(self, table: Any) -> None:
+        self._pending.append(table)
+        self._pending_bytes += table.nbytes
+        if self._pending_bytes >= self._job.row_group_bytes:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        self._close_file()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending)
+        self._pending, self._pending_bytes = [], 0
+        if self._dictionary is None:
+            limit = DICTIONARY_MAX_DISTINCT * table.num_rows
+            self._dictionary = [
+                name
+                for name, column in zip(table.column_names, table.columns, strict=True)
+                if pc.count_distinct(column).as_py() <= limit
+            ]
+        if self._writer is None:
+            name = f"part-{self._task:05d}-{self.files:04d}-{self._job.run_id}.snappy.parquet"
+            self._sink = self._fs.open_output_stream(f"{self._root.rstrip('/')}/{name}")
+            self._writer = pq.ParquetWriter(
+                self._sink, table.schema, compression="snappy", use_dictionary=self._dictionary
+            )
+            self.files += 1
+        before = self._sink.tell()
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+        after = self._sink.tell()
+        self.rows += table.num_rows
+        # Another row group of this size would pass the target: the next one starts a file.
+        if after + (after - before) > self._job.target_bytes:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = self._sink = None
+
+
+def run_task(task: EngineTask, job: EngineJob) -> dict[str, Any]:
+    """One task of the Python engine: its files → Parquet parts under ``job.folder``; returns
+    the counts and the rejected rows, or ``fallback``: why Spark must take the run."""
+    writer = PartWriter(job, task.index)
+    out: dict[str, Any] = {"read": 0, "blank": 0, "rejects": [], "fallback": None}
+    # Where a task's time goes, summed over the tasks in the run's summary.
+    seconds = dict.fromkeys(("read", "split", "table", "write"), 0.0)
+    clock = time.perf_counter
+    rejected_bytes = 0
+    # The scanner's objects are short-lived but many: the cyclic collector would walk every
+    # kept row of a chunk again and again, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path, source in task.files:
+            texts = file_texts(path, job.chunk_bytes)
+            while True:
+                started = clock()
+                text = next(texts, None)
+                split_at = clock()
+                seconds["read"] += split_at - started
+                if text is None:
+                    break
+                split = split_text(text)
+                table_at = clock()
+                seconds["split"] += table_at - split_at
+                out["read"] += len(split.rows) + len(split.rejects)
+                out["blank"] += split.blank
+                for line, reason in split.rejects:
+                    rejected_bytes += len(line)
+                    out["rejects"].append(
+                        {
+                            common.SOURCE_FILE: source,
+                            PROCESSING_TS: job.processing_timestamp,
+                            common.RAW_LINE: line,
+                            common.REJECT_REASON: reason,
+                        }
+                    )
+                if rejected_bytes > job.reject_max_bytes:
+                    raise common.ArrowFallback(
+                        f"more than {job.reject_max_bytes} bytes of rejected lines in one task"
+                    )
+                if split.rows:
+                    table = records_table(split, job.keys, source, job.processing_timestamp)
+                    write_at = clock()
+                    seconds["table"] += write_at - table_at
+                    writer.add(table)
+                    seconds["write"] += clock() - write_at
+        write_at = clock()
+        writer.close()
+        seconds["write"] += clock() - write_at
+    except (common.ArrowFallback, OSError) as e:
+        return {"fallback": (str(e).splitlines() or [type(e).__name__])[0][:300]}
+    finally:
+        if collecting:
+            gc.enable()
+    return {**out, "written": writer.rows, "files": writer.files, "seconds": seconds}
+
+
+def plan_tasks(files: Sequence[tuple[str, str, int]], tasks: int) -> list[EngineTask]:
+    """(path, source, bytes) → ``tasks`` shares of about equal bytes (largest file first to the
+    lightest share), each keeping the listed order."""
+    shares: list[list[int]] = [[] for _ in range(max(1, min(tasks, len(files))))]
+    load = [0] * len(shares)
+    for i in sorted(range(len(files)), key=lambda i: -files[i][2]):
+        lightest = load.index(min(load))
+        shares[lightest].append(i)
+        load[lightest] += files[i][2]
+    return [
+        EngineTask(n, tuple((files[i][0], files[i][1]) for i in sorted(share)))
+        for n, share in enumerate(shares)
+        if share
+    ]
+
+
+def parquet_share(sample: Sequence[tuple[str, str]], keys: Sequence[str]) -> float:
+    """Snappy Parquet bytes per input byte, measured on the sampled lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = "".join(line + "\n" for line, _ in sample)
+    split = split_text(text)
+    if not split.rows:
+        return 0.25
+    sink = pa.BufferOutputStream()
+    pq.write_table(records_table(split, keys, sample[0][1], "x" * 25), sink, compression="snappy")
+    return max(sink.tell() / len(text.encode()), 0.01)
+
+
+def engine_why_not(files: Sequence[common.InputFile], output_path: str) -> str | None:
+    """Why the Python engine cannot take this batch, or None."""
+    why = common.arrow_available()
+    if why:
+        return why
+    other = next((f.path for f in files if f.path.lower().endswith(_OTHER_CODECS)), None)
+    if other:
+        return f"{other}: the Python engine reads plain text and gzip only"
+    for path in [output_path, *(f.path for f in files)]:
+        if "://" in path and not path.startswith("s3://"):
+            return f"the Python engine reads local and s3:// paths, not {path.split('://')[0]}://"
+    return None
+
+
+def python_convert(
+    spark: SparkSession,
+    batch: Batch,
+    sample: Sequence[tuple[str, str]],
+    job: EngineJob,
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The Python engine: Spark tasks split the files and write the Parquet parts under
+    ``job.folder``; returns the counts and the rejected rows. ArrowFallback when Spark must
+    take the run (nothing is published then)."""
+    sizes = [common.text_bytes(f) for f in batch.files]
+    output = sum(sizes) * parquet_share(sample, job.keys) if sample else sum(sizes) / 4
+    cores = spark.sparkContext.defaultParallelism
+    # Splitting costs far more than writing: every core gets a task while each has at least
+    # TASK_MIN_BYTES of text (smaller files for a small batch), and a task writes no more than
+    # about one file of the target size.
+    tasks = max(
+        math.ceil(output / job.target_bytes),
+        min(cores, sum(sizes) // TASK_MIN_BYTES),
+        1,
+    )
+    listed = [
+        (f.path, common.spark_file_uri(spark, f.path), size)
+        for f, size in zip(batch.files, sizes, strict=True)
+    ]
+    plan = plan_tasks(listed, tasks)
+    results = (
+        spark.sparkContext.parallelize(plan, len(plan)).map(lambda t: run_task(t, job)).collect()
+    )
+    failed = next((r["fallback"] for r in results if r.get("fallback")), None)
+    if failed:
+        raise common.ArrowFallback(failed)
+    counts: dict[str, Any] = {
+        k: sum(int(r[k]) for r in results) for k in ("read", "blank", "written", "files")
+    }
+    counts["task_seconds"] = {
+        k: round(sum(r["seconds"][k] for r in results), 1) for k in results[0]["seconds"]
+    }
+    counts["tasks"] = len(results)
+    return counts, [row for r in results for row in r["rejects"]]
+
+
+def spark_convert(
+    spark: SparkSession,
+    batch: Batch,
+    sample: Sequence[tuple[str, str]],
+    keys: Sequence[str],
+    stamp: str,
+    staging: str,
+    staging_rejects: str,
+    target_bytes: int,
+) -> dict[str, object]:
+    """The Spark engine: writes the batch's rows under ``staging`` and its rejects under
+    ``staging_rejects``; returns the counts."""
     total_bytes = sum(f.size for f in batch.files)
     n_files, rows_per_file, parquet_bytes, per_row = 1, None, 0.0, 0.0
     route = "fast"
@@ -821,24 +1312,119 @@ def convert(
             )
         rejected = common.write_rejected(again.where(common.is_rejected()), staging_rejects)
         again.unpersist()
-    write_marker(spark, staging, manifest_path, batch)
-    # Rows first, then their rejects: a kill between the two leaves the new rows complete and
-    # the previous rejects, both readable; the next run of the manifest replaces both.
-    common.publish(spark, staging, destination)
-    if rejected:
-        common.publish(spark, staging_rejects, rejected_path)
-    else:
-        common.delete_path(spark, staging_rejects)
-        common.delete_path(spark, rejected_path)
     return {
         "read": int(metrics["rows"]),
         "written": n_written,
         "rejected": rejected,
         "blank_lines": int(line_obs.get["blank"]),
-        "files": len(batch.files),
-        "input_bytes": total_bytes,
-        "columns": len(keys),
         "route": route,
+    }
+
+
+def choose_engine(
+    requested: str, files: Sequence[common.InputFile], output_path: str
+) -> tuple[str, str | None]:
+    """(engine, why not the Python engine) for ``--ENGINE`` ``requested``."""
+    if requested not in ENGINES:
+        raise common.JobInputError(
+            f"--ENGINE must be one of {', '.join(ENGINES)}, got {requested!r}"
+        )
+    if requested == "spark":
+        return "spark", None
+    why = engine_why_not(files, output_path)
+    return ("spark", why) if why else ("python", None)
+
+
+def convert(
+    spark: SparkSession,
+    manifest_path: str,
+    output_path: str,
+    rejected_path: str | None = None,
+    target_file_mb: int = TARGET_FILE_MB,
+    columns: Sequence[str] | None = None,
+    processing_timestamp: str | None = None,
+    engine: str = "auto",
+) -> dict[str, object]:
+    """Converts the manifest's batch; returns the counts.
+
+    ``engine``: ``auto`` or ``python`` (Spark tasks split the lines with Python's JSON scanner
+    and write Parquet with Arrow; Spark takes any batch that engine cannot read as Spark does)
+    or ``spark`` (Spark's JSON parser, with Python for the lines it cannot give exactly). Both
+    write the same rows and rejects.
+    """
+    started = time.monotonic()
+    batch = locate(spark, manifest_path)
+    heads = read_heads(spark, batch.files)
+    chosen, why_not = choose_engine(engine, batch.files, output_path)
+    bid = batch_id(manifest_path)
+    destination = common.join_path(output_path, f"merged-parquet-{batch.date}", f"batch={bid}")
+    rejected_path = common.join_path(
+        rejected_path or common.default_rejected_path(output_path),
+        f"merged-parquet-{batch.date}",
+        f"batch={bid}",
+    )
+    stamp = processing_timestamp or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # What a killed run left (staging folders, a set-aside previous batch) is repaired first;
+    # this run writes beside the batch and swaps it in only when complete.
+    recovered = common.recover(spark, destination)
+    recovered_rejects = common.recover(spark, rejected_path)
+    run_id = common.new_run_id()
+    staging = common.staging_path(destination, run_id)
+    staging_rejects = common.staging_path(rejected_path, run_id)
+
+    sample = sample_lines(batch.files, heads)
+    keys = list(columns) if columns else sample_keys(ln for ln, _ in sample)
+    target_bytes = target_file_mb * 1024 * 1024
+    tally: dict[str, object] | None = None
+    if chosen == "python":
+        job = EngineJob(
+            tuple(keys),
+            stamp,
+            staging,
+            run_id,
+            target_bytes,
+            chunk_bytes=CHUNK_BYTES,
+            row_group_bytes=ROW_GROUP_BYTES,
+            reject_max_bytes=REJECT_MAX_BYTES,
+        )
+        try:
+            counts, rejects = python_convert(spark, batch, sample, job)
+        except (common.ArrowFallback, OSError) as e:
+            # OSError: Arrow's own S3 client could not read or write where Spark's may.
+            why_not, chosen = str(e).splitlines()[0][:300], "spark"
+            common.delete_path(spark, staging)
+            run_id = common.new_run_id()
+            staging = common.staging_path(destination, run_id)
+            staging_rejects = common.staging_path(rejected_path, run_id)
+        else:
+            tally = {
+                "read": counts["read"],
+                "written": counts["written"],
+                "rejected": write_rejects(spark, rejects, keys, staging_rejects),
+                "blank_lines": counts["blank"],
+                "tasks": counts["tasks"],
+                "task_seconds": counts["task_seconds"],
+            }
+    if tally is None:
+        tally = spark_convert(
+            spark, batch, sample, keys, stamp, staging, staging_rejects, target_bytes
+        )
+    write_marker(spark, staging, manifest_path, batch)
+    # Rows first, then their rejects: a kill between the two leaves the new rows complete and
+    # the previous rejects, both readable; the next run of the manifest replaces both.
+    common.publish(spark, staging, destination)
+    if tally["rejected"]:
+        common.publish(spark, staging_rejects, rejected_path)
+    else:
+        common.delete_path(spark, staging_rejects)
+        common.delete_path(spark, rejected_path)
+    return {
+        **tally,
+        "files": len(batch.files),
+        "input_bytes": sum(f.size for f in batch.files),
+        "columns": len(keys),
+        "engine": chosen,
+        **({"engine_note": why_not} if why_not and engine != "spark" else {}),
         "date": batch.date,
         "dates": batch.dates,
         "batch": bid,
@@ -850,6 +1436,20 @@ def convert(
         "recovered": {k: recovered[k] + recovered_rejects[k] for k in ("restored", "removed")},
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def write_rejects(
+    spark: SparkSession, rejects: Sequence[dict[str, str]], keys: Sequence[str], folder: str
+) -> int:
+    """The Python engine's rejected rows under ``folder``, as the Spark engine writes them."""
+    if not rejects:
+        return 0
+    columns = [common.SOURCE_FILE, PROCESSING_TS, common.RAW_LINE, common.REJECT_REASON]
+    frame = spark.createDataFrame(
+        [tuple(r[c] for c in columns) for r in rejects],
+        T.StructType([T.StructField(c, T.StringType()) for c in columns]),
+    )
+    return common.write_rejected(frame, folder)
 
 
 def read_lines(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
@@ -911,6 +1511,7 @@ def main(argv: Sequence[str]) -> None:
         args.get("REJECTED_PATH"),
         target_file_mb=common.positive_int(args, "TARGET_FILE_MB", TARGET_FILE_MB),
         columns=columns or None,
+        engine=(args.get("ENGINE") or "auto").strip().lower(),
     )
     common.emit_summary(JOB, counts)
     run.commit()

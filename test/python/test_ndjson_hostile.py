@@ -144,7 +144,14 @@ def hostile_files(rnd: random.Random) -> dict[str, bytes]:
     return {f"{DATE}-{name}": body for name, body in files.items()}
 
 
-def run_corpus(spark, tmp_path: Path, files: dict[str, bytes], uris: list[str]) -> dict[str, Any]:
+def run_corpus(
+    spark,
+    tmp_path: Path,
+    files: dict[str, bytes],
+    uris: list[str],
+    engine: str = "spark",
+    **options: Any,
+) -> dict[str, Any]:
     landing = tmp_path / "landing"
     for name, body in files.items():
         write_bytes(landing / name, body)
@@ -153,24 +160,31 @@ def run_corpus(spark, tmp_path: Path, files: dict[str, bytes], uris: list[str]) 
         json.dumps({"fileLocations": [{"URIPrefixes": [str(landing / u) for u in uris]}]}),
     )
     out = tmp_path / "out"
-    counts = ndjson.convert(spark, str(manifest), str(out), processing_timestamp=STAMP)
+    counts = ndjson.convert(
+        spark, str(manifest), str(out), processing_timestamp=STAMP, engine=engine, **options
+    )
     return {"counts": counts, "out": out}
 
 
-@pytest.mark.parametrize("route", ["fast", "all"])
+@pytest.mark.parametrize("route", ["fast", "all", "python"])
 def test_hostile_corpus_lands_exactly_once_with_exact_text(
     spark, tmp_path: Path, monkeypatch, route: str
 ):
-    """Both plans: the JVM-only pass with a second pass over the files holding lines for the
-    Python splitter ("fast"), and one pass sending every row through Python ("all")."""
+    """Both plans of the Spark engine: the JVM-only pass with a second pass over the files
+    holding lines for the Python splitter ("fast"), and one pass sending every row through
+    Python ("all"); and the Python engine, on the corpus but its invalid UTF-8 (which that
+    engine hands to Spark)."""
     share = 1.0 if route == "fast" else -1.0
     monkeypatch.setattr(ndjson, "PYTHON_ROUTE_MAX_FILE_SHARE", share)
     files = hostile_files(random.Random(11))
+    if route == "python":
+        del files[f"{DATE}-invalid-utf8.ndjson"]
     # Listed twice, and by overlapping prefixes: still read once.
     uris = [*files, f"{DATE}-tiny-0", f"{DATE}-types-a.ndjson"]
-    result = run_corpus(spark, tmp_path, files, uris)
+    result = run_corpus(spark, tmp_path, files, uris, "python" if route == "python" else "spark")
     counts, out = result["counts"], result["out"]
-    assert counts["route"] == route
+    assert counts.get("route", "python") == route
+    assert counts["engine"] == ("python" if route == "python" else "spark")
 
     expected: list[tuple[str, dict[str, Any]]] = []
     expected_rejects: Counter[tuple[str, bytes]] = Counter()
@@ -222,8 +236,9 @@ def test_hostile_corpus_lands_exactly_once_with_exact_text(
     reasons = {r["_raw_line"]: r["_reject_reason"] for r in rejects}
     assert "repeated key" in reasons['{"id": "d1", "amount": 1, "amount": 2}']
     assert "not a JSON object" in reasons["[1, 2]"]
-    assert "not UTF-8" in next(v for k, v in reasons.items() if "bad" in k)
-    assert next(r for r in rejects if "bad" in r["_raw_line"])["_raw_line_base64"]
+    if route != "python":
+        assert "not UTF-8" in next(v for k, v in reasons.items() if "bad" in k)
+        assert next(r for r in rejects if "bad" in r["_raw_line"])["_raw_line_base64"]
 
 
 COMPACT = '{"a":123.45,"b":{"c":"d"},"e":[true,false,null]}'
