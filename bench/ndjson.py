@@ -6,7 +6,10 @@ processes on the same files (interleaved, medians, ratios; see harness.py).
     .venv/bin/python bench/ndjson.py --files 40   # another size
 
 Shapes: ``flat`` records, and ``nested`` records (an object and an array per record) whose
-``amount`` and ``user_id`` are numbers in even files and strings in odd ones. Contenders:
+``amount`` and ``user_id`` are numbers in even files and strings in odd ones (both written by
+DuckDB, compact); ``python`` records written by Python's ``json.dumps`` (a space after every
+separator, non-ASCII text as backslash-u escapes, optional keys in varying order, an array of
+objects, ``amount`` a number or a string by file). Contenders:
 
 - ``job``: ``scripts/ndjson_manifest_to_parquet.py --MANIFEST_PATH … --OUTPUT_PATH …`` on
   ``local[2]``;
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -34,7 +38,8 @@ from harness import Contender, Shape, run  # noqa: E402
 
 DATE = "2026-11-21"
 FILE_MB = 3.5
-ROW_BYTES = {"flat": 150, "nested": 235}  # about, for the records below
+ROW_BYTES = {"flat": 150, "nested": 235, "python": 280}  # about, for the records below
+NAMES = ["Zoë", "José", "Ærøskøbing", "Łódź", "東京", "Ann", "Bob", "Chloé"]
 SCRIPT = ROOT.parent / "scripts" / "ndjson_manifest_to_parquet.py"
 
 
@@ -43,6 +48,8 @@ def generate(shape: str, folder: Path, files: int) -> int:
     rows = int(FILE_MB * 1024 * 1024 / ROW_BYTES[shape])
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
+    if shape == "python":
+        return write_python_shape(data, folder, files, rows)
     con = duckdb.connect()
     con.execute("SET threads=2")
     for f in range(files):
@@ -67,6 +74,35 @@ def generate(shape: str, folder: Path, files: int) -> int:
             ) TO '{data / f"events-{DATE}-{f:04d}.ndjson"}' (FORMAT json)
             """
         )
+    uris = [str(p) for p in sorted(data.glob("*.ndjson"))]
+    (folder / "manifest.json").write_text(json.dumps({"fileLocations": [{"URIPrefixes": uris}]}))
+    return rows * files
+
+
+def write_python_shape(data: Path, folder: Path, files: int, rows: int) -> int:
+    """Records as Python's json module writes them, from a seeded random generator."""
+    rnd = random.Random(2026)
+    for f in range(files):
+        lines = []
+        for i in range(f * rows, (f + 1) * rows):
+            amount = round(rnd.uniform(0, 5000), 2)
+            record: dict[str, object] = {
+                "order_id": f"o-{i}",
+                "customer": {"name": rnd.choice(NAMES), "tier": rnd.randint(1, 3)},
+                "amount": str(amount) if f % 2 else amount,
+                "items": [
+                    {"sku": f"s{rnd.randint(1, 999)}", "qty": rnd.randint(1, 5)}
+                    for _ in range(rnd.randint(1, 3))
+                ],
+                "ts": f"{DATE}T{i % 24:02d}:{i % 60:02d}:00Z",
+                "city": rnd.choice(NAMES),
+            }
+            if rnd.random() < 0.3:
+                record["coupon"] = None if rnd.random() < 0.5 else f"C{rnd.randint(1, 99)}"
+            if rnd.random() < 0.5:
+                record = dict(reversed(list(record.items())))
+            lines.append(json.dumps(record))
+        (data / f"orders-{DATE}-{f:04d}.ndjson").write_text("\n".join(lines) + "\n")
     uris = [str(p) for p in sorted(data.glob("*.ndjson"))]
     (folder / "manifest.json").write_text(json.dumps({"fileLocations": [{"URIPrefixes": uris}]}))
     return rows * files
@@ -153,7 +189,7 @@ def main() -> None:
         del argv[i : i + 2]
     shapes = [
         Shape(name, lambda folder, n, name=name: generate(name, folder, n), files, 4)
-        for name in ("flat", "nested")
+        for name in ("flat", "nested", "python")
     ]
     contenders = [
         Contender("job", job, count_parquet_rows),

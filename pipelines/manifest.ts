@@ -71,7 +71,7 @@ export default definePipeline({
       "--ENGINE": {
         required: false,
         description:
-          "auto (default: Spark tasks split lines with Python's JSON scanner, Arrow writes Parquet; Spark takes what that cannot read alike), python or spark",
+          "auto (default: the Python engine, Spark tasks splitting lines with Arrow, NumPy and Python's JSON scanner; Spark for what it cannot read alike), python or spark",
         example: "auto",
       },
     },

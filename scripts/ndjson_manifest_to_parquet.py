@@ -31,6 +31,7 @@ import json.decoder
 import json.scanner
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -188,12 +189,8 @@ def not_text(head: bytes) -> str | None:
 def sample_keys(lines: Iterable[str]) -> list[str]:
     """Top-level keys in order of first appearance among the lines that are JSON objects."""
     keys: dict[str, None] = {}
-    for line in lines:
-        try:
-            fields = split_object(line.lstrip("\ufeff"))
-        except ValueError:
-            continue
-        keys.update(dict.fromkeys(k for k, _ in fields))
+    for row in split_lines(line.lstrip("\ufeff") for line in lines).rows:
+        keys.update(dict.fromkeys(row))
     return list(keys)
 
 
@@ -589,8 +586,20 @@ class Split:
 
 
 def split_text(text: str) -> Split:
-    """Every line of ``text`` as Spark's text reader ends lines, split as :func:`split_object`
-    splits it.
+    """Every line of ``text`` (see :func:`text_lines`) split by :func:`split_lines`."""
+    return split_lines(text_lines(text))
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text`` as Spark's text reader ends them: at LF, CRLF or a lone CR."""
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final line break ends the last line; it starts no other
+    return lines
+
+
+def split_lines(lines: Iterable[str]) -> Split:
+    """Each line split as :func:`split_object` splits it.
 
     Most lines take one call of Python's C scanner (numbers as their text, never converted); a
     line it cannot take exactly (leading or trailing whitespace, a byte-order mark, a repeated
@@ -598,9 +607,6 @@ def split_text(text: str) -> Split:
     reference and gives the reject reason.
     """
     scan, scan_pairs = _scanner.get(), _record_scanner.get()
-    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # a final line break ends the last line; it starts no other
     rows: list[dict[str, Any]] = []
     kept: list[str | None] = []
     compact: list[bool] = []
@@ -730,7 +736,6 @@ def records_table(split: Split, keys: Sequence[str], source: str, processing_tim
     """The records of ``split`` as the Arrow table of the rows :func:`parse_lines` gives."""
     import pyarrow as pa
 
-    names = output_names(keys)
     known = frozenset(keys)
     rows, lines = split.rows, split.lines
     # Columns whose values the scanner left as Python objects (booleans, nested values) fail
@@ -767,15 +772,224 @@ def records_table(split: Split, keys: Sequence[str], source: str, processing_tim
     extras: list[str | None] = [None] * len(rows)
     for i in extra:
         extras[i] = spark_json(rows[i], [k for k in rows[i] if k not in known])
-    n = len(rows)
-    columns = [arrays[k] for k in keys] + [
-        pa.array(extras, pa.string()),
-        pa.array([source] * n, pa.string()),
-        pa.array([processing_timestamp] * n, pa.string()),
-    ]
-    return pa.Table.from_arrays(
-        columns, names=[names[k] for k in keys] + [EXTRA, common.SOURCE_FILE, PROCESSING_TS]
+    return output_table(
+        [arrays[k] for k in keys], pa.array(extras, pa.string()), keys, source, processing_timestamp
     )
+
+
+def output_table(
+    columns: list[Any], extras: Any, keys: Sequence[str], source: str, processing_timestamp: str
+) -> Any:
+    """The written columns: one per key, ``_extra_fields``, ``_source_file``, the stamp."""
+    import pyarrow as pa
+
+    n = len(extras)
+    return pa.Table.from_arrays(
+        [
+            *columns,
+            extras,
+            pa.array([source] * n, pa.string()),
+            pa.array([processing_timestamp] * n, pa.string()),
+        ],
+        names=[*output_names(keys).values(), EXTRA, common.SOURCE_FILE, PROCESSING_TS],
+    )
+
+
+def chunk_tables(
+    text: str, keys: Sequence[str], source: str, processing_timestamp: str
+) -> tuple[list[Any], Split]:
+    """A chunk of whole lines → the Arrow tables of its records (the columnar path's, then the
+    scanner's) and what the scanner saw (its records, rejects and blank lines)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not keys or text.count("\n") < COLUMNAR_MIN_LINES or len(text) > COLUMNAR_MAX_CHARS:
+        return _scanner_tables(text_lines(text), keys, source, processing_timestamp)
+    if "\r" in text:
+        lines = pa.array(text_lines(text), pa.string())
+    else:
+        # Cut by Arrow: the scanner only ever sees the lines the columnar path leaves.
+        lines = pc.split_pattern(pa.array([text.removesuffix("\n")], pa.string()), "\n")
+        lines = lines.flatten()
+    columns, left = columnar_split(lines, keys)
+    rest = lines.take(pa.array(left, pa.int64())).to_pylist()
+    tables, split = _scanner_tables(rest, keys, source, processing_timestamp)
+    if len(columns[0]):
+        extras = pa.nulls(len(columns[0]), pa.string())
+        tables.insert(0, output_table(columns, extras, keys, source, processing_timestamp))
+    return tables, split
+
+
+def _scanner_tables(
+    lines: list[str], keys: Sequence[str], source: str, processing_timestamp: str
+) -> tuple[list[Any], Split]:
+    split = split_lines(lines)
+    tables = [records_table(split, keys, source, processing_timestamp)] if split.rows else []
+    return tables, split
+
+
+# --------------------------------------------------------------------------------------------
+# The Python engine's columnar path: a chunk's plain lines at once, with Arrow and NumPy
+# --------------------------------------------------------------------------------------------
+
+# A line the columnar path takes: one JSON object nested at most COLUMNAR_DEPTH levels, no
+# space before or after it (a line of a JSON Lines file). Exactly JSON's grammar (strings with
+# their escapes and no control character, numbers without leading zeros, the three words), so
+# a line it matches is one the scanner parses; anything else goes to the scanner.
+COLUMNAR_DEPTH = 2
+# Below this many lines the regular expression's compilation costs more than it saves; above
+# this many characters a chunk (one huge line) would pass Arrow's 2 GB string offsets.
+COLUMNAR_MIN_LINES = 64
+COLUMNAR_MAX_CHARS = 1 << 30
+
+
+def _valid_object_pattern(depth: int) -> str:
+    ws = "[ \\t]*"
+    text = '"(?:[^"\\\\\\x00-\\x1f]|\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+    number = "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+    scalar = f"(?:{text}|{number}|true|false|null)"
+
+    def obj(value: str) -> str:
+        pair = f"{text}{ws}:{ws}{value}"
+        return f"\\{{{ws}(?:{pair}(?:{ws},{ws}{pair})*)?{ws}\\}}"
+
+    def arr(value: str) -> str:
+        return f"\\[{ws}(?:{value}(?:{ws},{ws}{value})*)?{ws}\\]"
+
+    value = scalar
+    for _ in range(depth):
+        value = f"(?:{scalar}|{obj(value)}|{arr(value)})"
+    return f"^{obj(value)}$"
+
+
+_VALID_OBJECT = _valid_object_pattern(COLUMNAR_DEPTH)
+_QUOTE, _BACKSLASH, _COLON, _COMMA, _CLOSE_BRACE = (ord(c) for c in '"\\:,}')
+
+
+def _pieces(text: Any, bounds: Any) -> Any:
+    """The text between consecutive ``bounds`` (int32 byte offsets) as an Arrow string array
+    over the same buffer: nothing is copied."""
+    import pyarrow as pa
+
+    if len(bounds) < 2:
+        return pa.array([], pa.string())
+    return pa.Array.from_buffers(pa.string(), len(bounds) - 1, [None, pa.py_buffer(bounds), text])
+
+
+def _depth_steps() -> Any:
+    import numpy as np
+
+    steps = np.zeros(256, np.int32)
+    steps[list(b"{[")] = 1
+    steps[list(b"}]")] = -1
+    return steps
+
+
+def columnar_split(lines: Any, keys: Sequence[str]) -> tuple[list[Any], list[int]]:
+    """The lines (an Arrow string array) whose record the columnar path can take → one Arrow
+    string array per key (in line order); the indexes of the other lines, for
+    :func:`split_lines`.
+
+    A line is taken when it is a plain JSON object (see ``_VALID_OBJECT``) whose top-level keys
+    are all known, none repeats, no key holds an escape and no string value a lone surrogate.
+    For such a line every value's text is a slice of the line: a string's inside (its escapes
+    decoded by Python's scanner), any other value as written. The slices are found for all
+    lines at once from the positions of the quotes, brackets, colons and commas (NumPy), and cut
+    out of the chunk's text by Arrow.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    valid = pc.match_substring_regex(lines, _VALID_OBJECT)
+    taken = lines.filter(valid)
+    n = len(taken)
+    if n == 0:
+        return [pa.array([], pa.string()) for _ in keys], list(range(len(lines)))
+    offsets = np.frombuffer(taken.buffers()[1], np.int32, n + 1, taken.offset * 4)
+    if offsets[0] != 0:
+        # A slice of a larger buffer: positions below are counted from the buffer's start.
+        taken = taken.take(pa.array(np.arange(n)))
+        offsets = np.frombuffer(taken.buffers()[1], np.int32, n + 1)
+    text = taken.buffers()[2]
+    data = np.frombuffer(text, np.uint8, int(offsets[-1]))
+    marked = data == _QUOTE
+    for c in b"\\{}[]:,":
+        marked |= data == c
+    pos = np.flatnonzero(marked)
+    char = data[pos]
+    quote = char == _QUOTE
+    backslash = char == _BACKSLASH
+    if backslash.any():
+        # A quote right after an odd run of backslashes is escaped: part of a string.
+        step = np.arange(len(pos))
+        joined = np.zeros(len(pos), bool)
+        joined[1:] = backslash[1:] & backslash[:-1] & (np.diff(pos) == 1)
+        run_start = np.maximum.accumulate(np.where(backslash & ~joined, step, -1))
+        after = np.zeros(len(pos), bool)
+        after[1:] = quote[1:] & backslash[:-1] & (np.diff(pos) == 1)
+        at = np.flatnonzero(after)
+        quote[at[(at - run_start[at - 1]) % 2 == 1]] = False
+    rank = np.cumsum(quote, dtype=np.int32)
+    structural = ((rank - quote) & 1 == 0) & ~quote & ~backslash
+    where = np.flatnonzero(structural)
+    kind = char[where]
+    depth = np.cumsum(_depth_steps()[kind], dtype=np.int32)
+    colon_at = where[(kind == _COLON) & (depth == 1)]
+    colons = pos[colon_at]
+    ends = pos[where[((kind == _COMMA) & (depth == 1)) | ((kind == _CLOSE_BRACE) & (depth == 0))]]
+    stops = ends[np.searchsorted(ends, colons)]
+    line = np.searchsorted(offsets, colons, side="right") - 1
+    quotes = pos[quote]
+    # The quote right before a top-level colon closes its key (only spaces lie between): the
+    # strings of the chunk, cut at every quote, hold the keys without copying the text.
+    key = rank[colon_at - 1] - 2
+    cuts = _pieces(text, (quotes + 1).astype(np.int32))
+    names = pc.utf8_slice_codeunits(cuts.take(pa.array(key, pa.int64())), 0, -1)
+    column = np.asarray(
+        pc.index_in(names, value_set=pa.array(list(keys), pa.string())).fill_null(-1)
+    )
+    # Values: the text from each colon to its comma or closing brace, without spaces; a
+    # string's inside, null for null.
+    bounds = np.empty(2 * len(colons), np.int32)
+    bounds[0::2], bounds[1::2] = colons + 1, stops
+    values = _pieces(text, bounds).take(pa.array(np.arange(0, len(bounds) - 1, 2)))
+    values = pc.utf8_trim(values, " \t")
+    string = pc.starts_with(values, '"')
+    null = pc.and_(pc.equal(values, "null"), pc.invert(string))
+    values = pc.if_else(string, pc.utf8_slice_codeunits(values, 1, -1), values)
+    values = pc.if_else(null, pa.scalar(None, pa.string()), values)
+    # Lines the scanner takes instead: a key outside the columns, a repeated key, an escape in
+    # a key, a string value whose escapes make a lone surrogate.
+    bad = column < 0
+    if backslash.any():
+        bad |= np.asarray(pc.match_substring(names, "\\"))
+        escaped = np.flatnonzero(
+            np.asarray(pc.and_(string, pc.match_substring(values, "\\")).fill_null(False))
+        )
+        if len(escaped):
+            decoded = [_scan_string(v + '"', 0, True)[0] for v in values.take(escaped).to_pylist()]
+            lone = np.array([bool(_SURROGATE.search(d)) for d in decoded], bool)
+            bad[escaped[lone]] = True
+            mask = np.zeros(len(values), bool)
+            mask[escaped[~lone]] = True
+            kept = [d for d, x in zip(decoded, lone, strict=True) if not x]
+            values = pc.replace_with_mask(values, pa.array(mask), pa.array(kept, pa.string()))
+    # A key twice in a line: two equal (line, key) codes side by side once sorted.
+    codes = np.sort(line.astype(np.int64) * (len(keys) + 1) + column + 1)
+    refused = np.zeros(n, bool)
+    refused[codes[1:][codes[1:] == codes[:-1]] // (len(keys) + 1)] = True
+    refused[line[bad]] = True
+    keep = pa.array(~refused)
+    arrays = []
+    for k in range(len(keys)):
+        mine = np.flatnonzero(column == k)
+        index = np.full(n, -1, np.int64)
+        index[line[mine]] = mine
+        arrays.append(values.take(pa.array(index, mask=index < 0)).filter(keep))
+    left = np.ones(len(lines), bool)
+    left[np.flatnonzero(np.asarray(valid))[~refused]] = False
+    return arrays, np.flatnonzero(left).tolist()
 
 
 # --------------------------------------------------------------------------------------------
@@ -823,13 +1037,21 @@ def list_location(spark: SparkSession, uri: str) -> list[common.InputFile]:
     return files
 
 
-def read_heads(spark: SparkSession, files: Sequence[common.InputFile]) -> list[bytes]:
-    """The first bytes of every file (decompressed); files that are not text stop the run."""
+def read_heads(
+    spark: SparkSession, files: Sequence[common.InputFile], arrow: bool = False
+) -> list[bytes]:
+    """The first bytes of every file (decompressed); files that are not text stop the run.
+    ``arrow``: read with Arrow's file systems (Spark's gateway copies each head slowly)."""
 
     def head(f: common.InputFile) -> bytes:
         if f.size == 0:
             return b""
         try:
+            if arrow:
+                filesystem, inner = common.arrow_filesystem(f.path)
+                gz = "gzip" if f.path.lower().endswith(".gz") else None
+                with filesystem.open_input_stream(inner, compression=gz) as stream:
+                    return bytes(stream.read(SAMPLE_BYTES_PER_FILE))
             return common.read_head(spark, f.path, SAMPLE_BYTES_PER_FILE)
         except Exception as e:  # noqa: BLE001 - a corrupt .gz surfaces as a JVM error
             raise common.JobInputError(
@@ -1112,7 +1334,7 @@ def run_task(task: EngineTask, job: EngineJob) -> dict[str, Any]:
     writer = PartWriter(job, task.index)
     out: dict[str, Any] = {"read": 0, "blank": 0, "rejects": [], "fallback": None}
     # Where a task's time goes, summed over the tasks in the run's summary.
-    seconds = dict.fromkeys(("read", "split", "table", "write"), 0.0)
+    seconds = dict.fromkeys(("read", "split", "write"), 0.0)
     clock = time.perf_counter
     rejected_bytes = 0
     # The scanner's objects are short-lived but many: the cyclic collector would walk every
@@ -1129,10 +1351,10 @@ def run_task(task: EngineTask, job: EngineJob) -> dict[str, Any]:
                 seconds["read"] += split_at - started
                 if text is None:
                     break
-                split = split_text(text)
-                table_at = clock()
-                seconds["split"] += table_at - split_at
-                out["read"] += len(split.rows) + len(split.rejects)
+                tables, split = chunk_tables(text, job.keys, source, job.processing_timestamp)
+                write_at = clock()
+                seconds["split"] += write_at - split_at
+                out["read"] += sum(t.num_rows for t in tables) + len(split.rejects)
                 out["blank"] += split.blank
                 for line, reason in split.rejects:
                     rejected_bytes += len(line)
@@ -1148,12 +1370,9 @@ def run_task(task: EngineTask, job: EngineJob) -> dict[str, Any]:
                     raise common.ArrowFallback(
                         f"more than {job.reject_max_bytes} bytes of rejected lines in one task"
                     )
-                if split.rows:
-                    table = records_table(split, job.keys, source, job.processing_timestamp)
-                    write_at = clock()
-                    seconds["table"] += write_at - table_at
+                for table in tables:
                     writer.add(table)
-                    seconds["write"] += clock() - write_at
+                seconds["write"] += clock() - write_at
         write_at = clock()
         writer.close()
         seconds["write"] += clock() - write_at
@@ -1163,6 +1382,23 @@ def run_task(task: EngineTask, job: EngineJob) -> dict[str, Any]:
         if collecting:
             gc.enable()
     return {**out, "written": writer.rows, "files": writer.files, "seconds": seconds}
+
+
+def warm_workers(spark: SparkSession) -> None:
+    """Starts Spark's Python workers (a session's first Python task waits about two seconds
+    for them) while the driver reads the heads of the files."""
+    context = spark.sparkContext
+    cores = context.defaultParallelism
+    threading.Thread(
+        target=lambda: context.parallelize(range(cores), cores).foreach(_import_engine),
+        daemon=True,
+    ).start()
+
+
+def _import_engine(_: int) -> None:
+    import numpy  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
 
 
 def plan_tasks(files: Sequence[tuple[str, str, int]], tasks: int) -> list[EngineTask]:
@@ -1182,11 +1418,12 @@ def plan_tasks(files: Sequence[tuple[str, str, int]], tasks: int) -> list[Engine
 
 
 def parquet_share(sample: Sequence[tuple[str, str]], keys: Sequence[str]) -> float:
-    """Snappy Parquet bytes per input byte, measured on the sampled lines."""
+    """Snappy Parquet bytes per input byte, measured on (every few of) the sampled lines."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    text = "".join(line + "\n" for line, _ in sample)
+    step = max(1, len(sample) // SIZING_ROWS)
+    text = "".join(line + "\n" for line, _ in sample[::step])
     split = split_text(text)
     if not split.rows:
         return 0.25
@@ -1200,6 +1437,10 @@ def engine_why_not(files: Sequence[common.InputFile], output_path: str) -> str |
     why = common.arrow_available()
     if why:
         return why
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return "numpy is not installed"
     other = next((f.path for f in files if f.path.lower().endswith(_OTHER_CODECS)), None)
     if other:
         return f"{other}: the Python engine reads plain text and gzip only"
@@ -1354,8 +1595,10 @@ def convert(
     """
     started = time.monotonic()
     batch = locate(spark, manifest_path)
-    heads = read_heads(spark, batch.files)
     chosen, why_not = choose_engine(engine, batch.files, output_path)
+    if chosen == "python":
+        warm_workers(spark)
+    heads = read_heads(spark, batch.files, arrow=chosen == "python")
     bid = batch_id(manifest_path)
     destination = common.join_path(output_path, f"merged-parquet-{batch.date}", f"batch={bid}")
     rejected_path = common.join_path(
@@ -1373,7 +1616,7 @@ def convert(
     staging_rejects = common.staging_path(rejected_path, run_id)
 
     sample = sample_lines(batch.files, heads)
-    keys = list(columns) if columns else sample_keys(ln for ln, _ in sample)
+    keys = list(dict.fromkeys(columns)) if columns else sample_keys(ln for ln, _ in sample)
     target_bytes = target_file_mb * 1024 * 1024
     tally: dict[str, object] | None = None
     if chosen == "python":

@@ -115,25 +115,28 @@ def random_line(rnd: random.Random) -> str:
 
 
 def engine_rows(lines: list[str], keys: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The Python engine's rows (known keys and extras merged) and reject reasons."""
-    split = ndjson.split_text("".join(line + "\n" for line in lines))
-    table = ndjson.records_table(split, keys, "f", STAMP).to_pylist()
+    """The Python engine's rows (known keys and extras merged; the columnar path's first, then
+    the scanner's) and reject reasons."""
+    tables, split = ndjson.chunk_tables("".join(f"{line}\n" for line in lines), keys, "f", STAMP)
     names = ndjson.output_names(keys)
     rows = []
-    for row in table:
+    for row in (r for t in tables for r in t.to_pylist()):
         got = {k: row[names[k]] for k in keys if row[names[k]] is not None}
         got.update(json.loads(row[ndjson.EXTRA]) if row[ndjson.EXTRA] else {})
         rows.append({k: v for k, v in got.items() if v is not None})
     return rows, [reason for _, reason in split.rejects]
 
 
-def test_every_line_splits_as_the_exact_splitter_splits_it():
+@pytest.mark.parametrize("columnar", [True, False])
+def test_every_line_splits_as_the_exact_splitter_splits_it(monkeypatch, columnar: bool):
     """Thousands of generated lines (escapes, nesting that repeats the top-level keys, spacing,
     bad numbers, repeated keys, truncation, text after the object), each alone: the same values
-    as exact text, or the same reject reason."""
+    as exact text, or the same reject reason; with the columnar path offered every line (fewer
+    lines: it compiles its expression for each), and with the scanner alone."""
+    monkeypatch.setattr(ndjson, "COLUMNAR_MIN_LINES", 1 if columnar else 1 << 30)
     rnd = random.Random(7)
     keys = KEYS[:4]
-    lines = [random_line(rnd) for _ in range(4000)]
+    lines = [random_line(rnd) for _ in range(800 if columnar else 4000)]
     wrong = []
     for line in lines:
         entries, reason = ndjson.exact_entries(line.encode())
@@ -148,16 +151,27 @@ def test_every_line_splits_as_the_exact_splitter_splits_it():
         if got != want:
             wrong.append((line, got, want))
     assert not wrong, wrong[:5]
-    # The generator reaches every path: scanner rows, exact rows, rejects, nested slices.
+    # The generator reaches every path: columnar rows, scanner rows, exact rows, rejects.
+    share = len(lines) / 4000
+    assert len(ndjson.columnar_split(pa.array(lines), keys)[1]) < len(lines) - 500 * share
     split = ndjson.split_text("\n".join(lines))
-    assert sum(line is None for line in split.lines) > 100
-    assert sum(line is not None for line in split.lines) > 1000
-    assert len(split.rejects) > 300
+    assert sum(line is None for line in split.lines) > 100 * share
+    assert sum(line is not None for line in split.lines) > 1000 * share
+    assert len(split.rejects) > 300 * share
 
 
-def test_many_lines_at_once_keep_their_order_and_count():
+def test_many_lines_at_once_give_each_record_once():
+    """Generated lines with plain ones among them (as Python's json writes them, compact or
+    spaced): the columnar path takes the plain ones, across line boundaries, and the rows
+    are those of the exact splitter, each once."""
     rnd = random.Random(8)
     lines = [random_line(rnd) for _ in range(3000)]
+    for i in range(3000):
+        record = {"id": i, "a": rnd.choice([1.10, "x", None, True, [1, {"b": 2}], {"c": []}])}
+        if rnd.random() < 0.5:
+            record["b"] = "é\t" * rnd.randint(0, 2)
+        lines.append(json.dumps(record, separators=rnd.choice([(",", ":"), (", ", ": ")])))
+    rnd.shuffle(lines)
     rows, reasons = engine_rows(lines, KEYS)
     expected_rows, expected_reasons = [], []
     for line in lines:
@@ -168,7 +182,13 @@ def test_many_lines_at_once_keep_their_order_and_count():
             expected_reasons.append(reason)
         else:
             expected_rows.append({k: v for k, v in json.loads(entries).items() if v is not None})
-    assert (rows, reasons) == (expected_rows, expected_reasons)
+    assert reasons == expected_reasons
+
+    def text(row: dict[str, Any]) -> str:
+        return json.dumps(row, sort_keys=True)
+
+    assert sorted(map(text, rows)) == sorted(map(text, expected_rows))
+    assert len(ndjson.columnar_split(pa.array(lines), KEYS)[1]) < 4000
 
 
 @pytest.mark.parametrize(

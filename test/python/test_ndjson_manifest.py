@@ -297,10 +297,10 @@ def _visible_ids(folder: Path) -> list[str]:
     return sorted(pq.read_table(folder).column("id").to_pylist())
 
 
-def _start(manifest: Path, out: Path) -> subprocess.Popen:
+def _start(manifest: Path, out: Path, engine: str = "auto") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(SCRIPTS / "ndjson_manifest_to_parquet.py")]
-        + ["--MANIFEST_PATH", str(manifest), "--OUTPUT_PATH", str(out)],
+        + ["--MANIFEST_PATH", str(manifest), "--OUTPUT_PATH", str(out), "--ENGINE", engine],
         cwd=REPO,
         env={**os.environ, "SPARK_MASTER": "local[2]"},
         stdout=subprocess.PIPE,
@@ -321,8 +321,21 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> bool:
     return False
 
 
+# Where each engine's run is killed: Spark writes through _temporary/ and ends with _SUCCESS;
+# the Python engine's tasks write their parts in place, then the driver writes the marker.
+KILL_POINTS = {
+    "spark": {
+        "staging exists": "*",
+        "parts being written": "_temporary/**/part-*",
+        "write finished": "_SUCCESS",
+    },
+    "python": {"parts written": "part-*.parquet", "marker written": ndjson.MARKER},
+}
+
+
 @pytest.mark.slow
-def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
+@pytest.mark.parametrize("engine", ["spark", "python"])
+def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path, engine: str):
     """SIGKILL a real run while it writes, after its write, and before it ends: a reader sees
     the previous complete batch or the new one, and the next run repairs what was left."""
     source = tmp_path / "landing" / "2026-11-24-events.ndjson"
@@ -339,33 +352,29 @@ def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path):
         return sorted(f"{tag}{i:05d}" for i in range(n))
 
     old = write_input("old", 3000)
-    first = _start(manifest, out)
+    first = _start(manifest, out, engine)
     assert first.wait(timeout=600) == 0, first.stderr.read() if first.stderr else ""
     assert _visible_ids(folder) == old
-    new = write_input("new", 4000)
+    # Enough rows that the Python engine's parts take a while to write.
+    new = write_input("new", 4000 if engine == "spark" else 400_000)
 
     def staged(pattern: str):
         """True once this run's own staging folder holds ``pattern`` (not a killed run's)."""
         before = set(day.glob("_staging.*"))
         return lambda: any(p not in before for p in day.glob("_staging.*") if any(p.glob(pattern)))
 
-    points = {
-        "staging exists": "*",
-        "parts being written": "_temporary/**/part-*",
-        "write finished": "_SUCCESS",
-    }
     killed = 0
-    for name, pattern in points.items():
+    for name, pattern in KILL_POINTS[engine].items():
         ready = staged(pattern)
-        if _kill_when(_start(manifest, out), ready):
+        if _kill_when(_start(manifest, out, engine), ready):
             killed += 1
             seen = _visible_ids(folder)
             assert seen in (old, new), f"after a kill at '{name}': {len(seen)} rows"
             if seen == new:  # a kill after the swap: go back to the old batch for the next point
                 break
-    assert killed >= 2
+    assert killed >= len(KILL_POINTS[engine]) - 1
 
-    last = _start(manifest, out)
+    last = _start(manifest, out, engine)
     stdout, stderr = last.communicate(timeout=600)
     assert last.returncode == 0, stderr.decode()[-2000:]
     assert _visible_ids(folder) == new
