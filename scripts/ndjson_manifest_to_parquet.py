@@ -1198,9 +1198,9 @@ ENGINES = ("auto", "python", "spark")
 CHUNK_BYTES = 8 << 20
 #: Arrow bytes a task gathers before writing them as one Parquet row group.
 ROW_GROUP_BYTES = 64 << 20
-#: The least text worth a task of its own (Spark's start of a Python worker costs about as
-#: much as splitting 4 MB).
-TASK_MIN_BYTES = 16 << 20
+#: The least Parquet a task writes when more tasks would only use more cores: smaller files
+#: cost the table's readers more than a slower run costs this job.
+TASK_MIN_OUTPUT_BYTES = 16 << 20
 #: Rejected text a task may hand back to the driver; beyond it the run goes to Spark, which
 #: writes rejects from the executors.
 REJECT_MAX_BYTES = 64 << 20
@@ -1462,12 +1462,11 @@ def python_convert(
     sizes = [common.text_bytes(f) for f in batch.files]
     output = sum(sizes) * parquet_share(sample, job.keys) if sample else sum(sizes) / 4
     cores = spark.sparkContext.defaultParallelism
-    # Splitting costs far more than writing: every core gets a task while each has at least
-    # TASK_MIN_BYTES of text (smaller files for a small batch), and a task writes no more than
-    # about one file of the target size.
+    # A task per file of the target size, and more (down to TASK_MIN_OUTPUT_BYTES of Parquet
+    # each) while a core would otherwise be idle: splitting costs far more than writing.
     tasks = max(
         math.ceil(output / job.target_bytes),
-        min(cores, sum(sizes) // TASK_MIN_BYTES),
+        min(cores, int(output // TASK_MIN_OUTPUT_BYTES)),
         1,
     )
     listed = [

@@ -356,7 +356,7 @@ def test_a_killed_run_leaves_the_previous_or_the_new_batch(tmp_path: Path, engin
     assert first.wait(timeout=600) == 0, first.stderr.read() if first.stderr else ""
     assert _visible_ids(folder) == old
     # Enough rows that the Python engine's parts take a while to write.
-    new = write_input("new", 4000 if engine == "spark" else 400_000)
+    new = write_input("new", 4000 if engine == "spark" else 150_000)
 
     def staged(pattern: str):
         """True once this run's own staging folder holds ``pattern`` (not a killed run's)."""
