@@ -1240,24 +1240,30 @@ def file_texts(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
     filesystem, inner = common.arrow_filesystem(path)
     compression = "gzip" if path.lower().endswith(".gz") else None
     offset = 0
+
+    def text(data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise common.ArrowFallback(
+                f"{path}: not UTF-8 at byte {offset + e.start} (Spark keeps such lines as "
+                "rejects with their bytes)"
+            ) from None
+
     with filesystem.open_input_stream(inner, compression=compression) as stream:
-        carry = b""
-        while True:
-            block = stream.read(chunk_bytes)
-            data = carry + block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            if cut:
-                try:
-                    yield data[:cut].decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise common.ArrowFallback(
-                        f"{path}: not UTF-8 at byte {offset + e.start} (Spark keeps such lines "
-                        "as rejects with their bytes)"
-                    ) from None
-                offset += cut
-            carry = data[cut:]
-            if not block:
-                return
+        # Blocks of a line longer than a chunk wait in a list: joined once, not once per block.
+        pending: list[bytes] = []
+        while block := stream.read(chunk_bytes):
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                pending.append(block)
+                continue
+            data = b"".join([*pending, block[:cut]])
+            yield text(data)
+            offset += len(data)
+            pending = [block[cut:]]
+        if rest := b"".join(pending):
+            yield text(rest)
 
 
 class PartWriter:

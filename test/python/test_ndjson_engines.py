@@ -6,6 +6,7 @@ to Spark."""
 from __future__ import annotations
 
 import bz2
+import gzip
 import json
 import random
 from pathlib import Path
@@ -207,6 +208,24 @@ def test_lines_end_where_spark_ends_them(text: str, lines: list[str]):
     split = ndjson.split_text(text)
     assert [line for line, _ in split.rejects] == [ln for ln in lines if ln.strip()]
     assert split.blank == sum(1 for ln in lines if not ln.strip())
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_chunks_end_after_a_line_feed(tmp_path: Path, compressed: bool):
+    """A file read in chunks of a few bytes: whole lines, CRLF and multi-byte characters never
+    cut, lines longer than a chunk kept whole, every byte once; invalid UTF-8 named by offset."""
+    bodies = [b"", b"a\nb", b"a\nb\n", b"x" * 25 + b"\n" + b"y" * 7, "é\r\n".encode() * 20]
+    for n, body in enumerate(bodies):
+        path = tmp_path / f"f{n}.ndjson{'.gz' if compressed else ''}"
+        path.write_bytes(gzip.compress(body) if compressed else body)
+        for size in (1, 3, 10, 1000):
+            chunks = list(ndjson.file_texts(str(path), size))
+            assert "".join(chunks) == body.decode()
+            assert all(c.endswith("\n") for c in chunks[:-1])
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(b"ok\nbad \xff\n")
+    with pytest.raises(common.ArrowFallback, match="not UTF-8 at byte 7"):
+        list(ndjson.file_texts(str(bad), 2))
 
 
 def test_tasks_share_the_bytes():
