@@ -469,9 +469,7 @@ def _file_bytes(item: ArrowInput, line_sep: str | None) -> Any:
     second parse)."""
     import pyarrow as pa
 
-    filesystem, inner = common.arrow_filesystem(item.path)
-    compression = "gzip" if item.path.lower().endswith(".gz") else None
-    with filesystem.open_input_stream(inner, compression=compression) as stream:
+    with common.arrow_open(item.path) as stream:
         data = stream.read()
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     if line_sep == "\n":
@@ -640,10 +638,10 @@ def choose_engine(
             f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
             f"under --ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
         )
-    paths = [output_path, *(p for group in plan.groups.values() for p in group)]
-    other = next((p for p in paths if "://" in p and not p.startswith("s3://")), None)
-    if why is None and other is not None:
-        why = f"the Arrow engine reads local and s3:// paths, not {other.split('://')[0]}://"
+    if why is None:
+        why = common.arrow_refuses(
+            [output_path, *(p for group in plan.groups.values() for p in group)]
+        )
     return ("spark", why) if why else ("arrow", None)
 
 

@@ -1407,8 +1407,23 @@ def arrow_filesystem(path: str) -> tuple[Any, str]:
     if path.startswith("s3://"):
         inner = path[len("s3://") :]
         return _s3_filesystem(inner.split("/", 1)[0]), inner
-    scheme = path.split("://", 1)[0]
-    raise ArrowFallback(f"the Arrow engine reads local and s3:// paths, not {scheme}://")
+    raise ArrowFallback(str(arrow_refuses([path])))
+
+
+def arrow_refuses(paths: Iterable[str]) -> str | None:
+    """Why an Arrow engine cannot read or write one of ``paths`` (a scheme other than local and
+    ``s3://``), or None."""
+    other = next((p for p in paths if "://" in p and not p.startswith("s3://")), None)
+    if other is None:
+        return None
+    return f"the Arrow engines read local and s3:// paths, not {other.split('://', 1)[0]}://"
+
+
+def arrow_open(path: str) -> Any:
+    """An input stream of a local or ``s3://`` file, decompressed when its name ends in .gz."""
+    filesystem, inner = arrow_filesystem(path)
+    gzip = "gzip" if path.lower().endswith(".gz") else None
+    return filesystem.open_input_stream(inner, compression=gzip)
 
 
 @functools.cache

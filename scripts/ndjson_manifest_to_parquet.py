@@ -1048,9 +1048,7 @@ def read_heads(
             return b""
         try:
             if arrow:
-                filesystem, inner = common.arrow_filesystem(f.path)
-                gz = "gzip" if f.path.lower().endswith(".gz") else None
-                with filesystem.open_input_stream(inner, compression=gz) as stream:
+                with common.arrow_open(f.path) as stream:
                     return bytes(stream.read(SAMPLE_BYTES_PER_FILE))
             return common.read_head(spark, f.path, SAMPLE_BYTES_PER_FILE)
         except Exception as e:  # noqa: BLE001 - a corrupt .gz surfaces as a JVM error
@@ -1237,8 +1235,6 @@ class EngineJob:
 def file_texts(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
     """The file's text in chunks of about ``chunk_bytes`` that end after a line feed (so no line,
     CRLF or character is cut); ArrowFallback when it is not UTF-8."""
-    filesystem, inner = common.arrow_filesystem(path)
-    compression = "gzip" if path.lower().endswith(".gz") else None
     offset = 0
 
     def text(data: bytes) -> str:
@@ -1250,7 +1246,7 @@ def file_texts(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
                 "rejects with their bytes)"
             ) from None
 
-    with filesystem.open_input_stream(inner, compression=compression) as stream:
+    with common.arrow_open(path) as stream:
         # Blocks of a line longer than a chunk wait in a list: joined once, not once per block.
         pending: list[bytes] = []
         while block := stream.read(chunk_bytes):
@@ -1450,10 +1446,7 @@ def engine_why_not(files: Sequence[common.InputFile], output_path: str) -> str |
     other = next((f.path for f in files if f.path.lower().endswith(_OTHER_CODECS)), None)
     if other:
         return f"{other}: the Python engine reads plain text and gzip only"
-    for path in [output_path, *(f.path for f in files)]:
-        if "://" in path and not path.startswith("s3://"):
-            return f"the Python engine reads local and s3:// paths, not {path.split('://')[0]}://"
-    return None
+    return common.arrow_refuses([output_path, *(f.path for f in files)])
 
 
 def python_convert(
