@@ -172,3 +172,15 @@ def assert_each_once(expected: Iterable[Hashable], got: Iterable[Hashable], what
         f"{what}: {sum(lost.values())} missing, e.g. {list(lost)[:5]}; "
         f"{sum(extra.values())} unexpected or duplicated, e.g. {list(extra)[:5]}"
     )
+
+
+def assert_same_as_spark_after_fallback(auto: tuple, by_spark: tuple, auto_out: Path) -> None:
+    """A run under ``--ENGINE auto`` that Arrow handed to Spark equals a Spark run: the engine
+    and its reason in the summary, the counts and the rest of ``_run``'s outputs, and nothing of
+    the abandoned Arrow attempt left beside the output."""
+    assert auto[0]["engine"] == "spark" and auto[0]["engine_note"], auto[0]
+    assert "engine_note" not in by_spark[0]
+    for key in ("read", "written", "rejected"):
+        assert auto[0][key] == by_spark[0][key], key
+    assert auto[1:] == by_spark[1:]
+    assert not [p for p in auto_out.iterdir() if p.name.startswith("_staging")]
