@@ -62,6 +62,12 @@ export default definePipeline({
         description: "Where rows that cannot be parsed go, with a _reject_reason column",
         example: "s3://bucket/output/_rejected/",
       },
+      "--ENGINE": {
+        required: false,
+        description:
+          "auto (default: Arrow in the driver for CSV inputs up to 2 GiB, else Spark), arrow or spark",
+        example: "auto",
+      },
     },
   },
   inputPrefix: "sales/",

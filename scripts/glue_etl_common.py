@@ -112,7 +112,8 @@ CONTRACTS: dict[str, Any] = json.loads(r"""
         "INPUT_FORMAT": null,
         "TIMESTAMP_COLUMN": null,
         "AMOUNT_COLUMN": null,
-        "REJECTED_PATH": null
+        "REJECTED_PATH": null,
+        "ENGINE": null
       }
     },
     "regex_tagging": {

@@ -1,6 +1,7 @@
 """Sales / clickstream raw CSV or JSON → cleaned Parquet partitioned by date=YYYY-MM-DD.
 
 Glue:  --INPUT_PATH s3://bucket/raw/sales/ --OUTPUT_PATH s3://bucket/processed/sales/
+       [--ENGINE auto|arrow|spark]
 Local: python scripts/sales_raw_to_processed.py --INPUT_PATH raw/ --OUTPUT_PATH out/
 
 Input: CSV files (headers may differ between files), NDJSON, or JSON documents (one object, an
@@ -18,6 +19,8 @@ currency sign and thousands separators; a quantity (``quantity``/``qty``), when 
 number that fits the table's ``int``. Spaces around these three values (any kind: line breaks
 inside quoted fields, no-break spaces, Unicode separators) are ignored. Everything else goes to
 the rejected path with a reason.
+Two engines write the same output (see ``convert``): Arrow in the driver for CSV inputs one machine
+cleans quickly, Spark for JSON and larger inputs, or whatever Arrow would judge differently.
 Only the dates present in the run are replaced, each swapped in whole from a hidden staging folder
 (``glue_etl_common.publish_partitions``), so readers never see a date half-written and a retried
 run never duplicates rows; what a killed run left behind is repaired first (``recover``).
@@ -29,8 +32,11 @@ import gzip
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 import glue_etl_common as common
 from pyspark import StorageLevel
@@ -135,9 +141,7 @@ def merge_case_variants(df: DataFrame) -> DataFrame:
     become one, named in lower case when one of them is. A row in which they hold different
     values gets a reason in ``__case_conflict`` instead of one value winning in silence. Needs a
     case-sensitive session (see :data:`SESSION_SETTINGS`)."""
-    groups: dict[str, list[str]] = {}
-    for c in df.columns:
-        groups.setdefault(c.lower(), []).append(c)
+    groups = case_groups(df.columns)
     conflict: Column = F.lit(None).cast("string")
     columns: list[Column] = []
     for names in groups.values():
@@ -157,11 +161,23 @@ def merge_case_variants(df: DataFrame) -> DataFrame:
                         ),
                     ),
                 )
-        name = next((n for n in names if n == n.lower()), names[0])
-        columns.append(F.coalesce(*values).alias(name))
+        columns.append(F.coalesce(*values).alias(merged_name(names)))
     if all(len(n) == 1 for n in groups.values()):
         return df.withColumn(CASE_CONFLICT, F.lit(None).cast("string"))
     return df.select(*columns, conflict.alias(CASE_CONFLICT))
+
+
+def case_groups(columns: Sequence[str]) -> dict[str, list[str]]:
+    """Column names by their lower-case spelling, in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for c in columns:
+        groups.setdefault(c.lower(), []).append(c)
+    return groups
+
+
+def merged_name(names: Sequence[str]) -> str:
+    """The name case variants merge under: the lower-case one when present, else the first."""
+    return next((n for n in names if n == n.lower()), names[0])
 
 
 def free_name(wanted: str, taken: Sequence[str]) -> str:
@@ -264,13 +280,19 @@ def amount_value(text: Column) -> Column:
     return F.regexp_replace(strip_space(text), r"[$€£,]", "").cast(AMOUNT_TYPE)
 
 
-def quantity_problem(text: Column) -> Column:
-    """Why a quantity is invalid, or null when it is good or absent (clickstream has none)."""
-    t = strip_space(text)
+def _quantity_digits(t: Column) -> tuple[Column, Column]:
+    """(the digits without leading zeros, whether they exceed the table's int)."""
     digits = F.regexp_replace(t, r"^0+(?=\d)", "")
     too_big = (F.length(digits) > len(str(QUANTITY_MAX))) | (
         (F.length(digits) == len(str(QUANTITY_MAX))) & (digits > F.lit(str(QUANTITY_MAX)))
     )
+    return digits, too_big
+
+
+def quantity_problem(text: Column) -> Column:
+    """Why a quantity is invalid, or null when it is good or absent (clickstream has none)."""
+    t = strip_space(text)
+    _, too_big = _quantity_digits(t)
     return (
         F.when(t.isNull() | (t == ""), F.lit(None).cast("string"))
         .when(t.rlike(r"^-\d+$"), F.concat(F.lit("negative quantity: "), t))
@@ -280,8 +302,11 @@ def quantity_problem(text: Column) -> Column:
 
 
 def quantity_value(text: Column) -> Column:
+    # From the digits without leading zeros: `0000000000012` is 12, not a value too long to
+    # cast; only a valid quantity is cast (an ANSI session would fail on an overflowing one).
     t = strip_space(text)
-    return F.when(t.rlike(r"^\d{1,10}$"), t.cast("long")).cast("int")
+    digits, too_big = _quantity_digits(t)
+    return F.when(t.rlike(r"^\d+$") & ~too_big, digits.cast("int"))
 
 
 PARSED_TS = "__parsed_timestamp"
@@ -400,6 +425,488 @@ def wrapped_records(row: Row) -> Iterator[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# The Arrow engine: CSV input cleaned and written in the driver
+# --------------------------------------------------------------------------------------------
+#
+# The same rules as the expressions above, on Arrow arrays. A value whose meaning to Spark the
+# engine does not know exactly (a time in a form outside the ones below), a file Arrow would
+# read differently (see common.arrow_csv_bytes) or a path Arrow cannot reach sends the whole run
+# to the Spark engine before anything is published.
+
+ENGINES = ("auto", "arrow", "spark")
+#: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``.
+ARROW_MAX_INPUT_BYTES = 2 << 30
+#: About how much CSV text one output file holds (Parquet is several times smaller).
+TARGET_FILE_BYTES = 128 * 1024 * 1024
+#: Session time zones in which a time without an offset is UTC, as the Arrow engine reads it.
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "+00:00", "UTC0"})
+#: Names the Spark engine gives its own columns; an input column so named takes Spark.
+OWN_COLUMNS = frozenset(
+    c.lower() for c in (*INTERNAL, common.CORRUPT, common.SOURCE_FILE, common.REJECT_REASON)
+)
+_MICROS_PER_DAY = 86_400_000_000
+_EARLIEST_DAYS = (date.fromisoformat(EARLIEST) - date(1970, 1, 1)).days
+# The forms of Spark's string-to-timestamp cast the engine computes itself; any other text the
+# cast would see (a ``yyyy-MM-dd`` prefix followed by something else) takes Spark. A zone after
+# minutes without seconds is not among them: Spark reads such a text as null.
+_ISO = (
+    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6}))?(?P<z>Z|[+-]\d{2}:\d{2})?)?)?$"
+)
+_SLASH = r"^(?P<y>\d{4})/(?P<mo>\d{2})/(?P<d>\d{2})(?: (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}))?$"
+_EPOCH_SECONDS = r"^(?P<s>\d{9,10})(?:\.(?P<f>\d{1,6}))?$"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The data columns of a run and which of them hold the time, amount and quantity."""
+
+    columns: tuple[str, ...]
+    renamed: dict[str, str]  # input name -> written name (an input ``date``)
+    timestamp: str
+    amount: str | None
+    quantity: str | None
+
+
+def roles_of(
+    data_columns: Sequence[str], timestamp_column: str | None, amount_column: str | None
+) -> Roles:
+    """Renames an input ``date`` (the partition column is ours) and finds the time, amount and
+    quantity columns; both engines call it on their merged column names."""
+    renamed = {
+        c: free_name("source_date", data_columns) for c in data_columns if c.lower() == PARTITION
+    }
+    columns = tuple(renamed.get(c, c) for c in data_columns)
+    by_old = {old.lower(): new for old, new in renamed.items()}
+    timestamp_column = by_old.get((timestamp_column or "").lower(), timestamp_column)
+    amount_column = by_old.get((amount_column or "").lower(), amount_column)
+    ts_col = pick(columns, timestamp_column, TIMESTAMP_NAMES)
+    if ts_col is None:
+        raise common.JobInputError(
+            f"no timestamp column among {list(columns)}; expected one of "
+            f"{', '.join(TIMESTAMP_NAMES)} or --TIMESTAMP_COLUMN"
+        )
+    return Roles(
+        columns,
+        renamed,
+        ts_col,
+        pick(columns, amount_column, AMOUNT_NAMES),
+        pick(columns, None, QUANTITY_NAMES),
+    )
+
+
+def csv_names(headers: Sequence[tuple[str, ...]]) -> tuple[list[str], dict[str, str]]:
+    """(the merged data columns, input name -> merged name) of CSV files with these headers, as
+    the Spark engine's union by name and :func:`merge_case_variants` make them."""
+    union: list[str] = []
+    for header in headers:
+        union += [c for c in header if c not in union]
+    groups = case_groups(union)
+    merged = {n: merged_name(names) for names in groups.values() for n in names}
+    return [merged_name(names) for names in groups.values()], merged
+
+
+def _days_from_civil(y: Any, m: Any, d: Any) -> Any:
+    """Days since 1970-01-01 of proleptic Gregorian dates (NumPy arrays)."""
+    import numpy as np
+
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _field(parts: Any, name: str, pad: int = 0) -> Any:
+    """An extracted group as int64 NumPy values; absent (empty) counts 0, ``pad`` right-pads a
+    fraction to microseconds."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = parts.field(name)
+    if pad:
+        text = pc.utf8_rpad(text, width=pad, padding="0")
+    text = pc.if_else(pc.equal(text, ""), "0", text)
+    return pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _civil_micros(parts: Any) -> tuple[Any, Any]:
+    """(microseconds since the epoch, valid) of extracted date and time groups: a date that does
+    not exist, an hour past 23 or an offset beyond ±18:00 is not valid (Spark gives null)."""
+    import numpy as np
+
+    names = {f.name for f in parts.type}
+    y, mo, d = (_field(parts, n) for n in ("y", "mo", "d"))
+    h, mi, s = (_field(parts, n) for n in ("h", "mi", "s"))
+    frac = _field(parts, "f", pad=6) if "f" in names else 0
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mo, 1, 12) - 1]
+    month_days = month_days + ((mo == 2) & leap)
+    valid = (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days) & (h < 24) & (mi < 60) & (s < 60)
+    offset = np.zeros(len(y), dtype=np.int64)
+    if "z" in names:
+        import pyarrow.compute as pc
+
+        zone = parts.field("z")
+        numeric = pc.fill_null(pc.greater(pc.utf8_length(zone), 1), False).to_numpy(
+            zero_copy_only=False
+        )
+        zh = _field_slice(zone, 1, 3)
+        zm = _field_slice(zone, 4, 6)
+        sign = np.where(pc.starts_with(zone, "-").to_numpy(zero_copy_only=False), -1, 1)
+        minutes = np.where(numeric, zh * 60 + zm, 0)
+        valid &= ~numeric | ((zm < 60) & (minutes <= 18 * 60))
+        offset = sign * minutes * 60_000_000
+    days = _days_from_civil(y, mo, d)
+    micros = (((days * 24 + h) * 60 + mi) * 60 + s) * 1_000_000 + frac - offset
+    return micros, valid
+
+
+def _field_slice(text: Any, start: int, stop: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    part = pc.utf8_slice_codeunits(text, start, stop)
+    part = pc.if_else(pc.fill_null(pc.utf8_is_digit(part), False), part, "0")
+    return pc.cast(part, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def arrow_timestamp(text: Any) -> tuple[Any, Any]:
+    """:func:`parse_timestamp` on an Arrow string array of stripped texts: (microseconds since
+    the epoch as int64, null where Spark's is null; true where the engine does not know what
+    Spark makes of the text)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    micros = np.zeros(n, dtype=np.int64)
+    known = np.zeros(n, dtype=bool)
+
+    def where(pattern: str) -> Any:
+        return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
+            zero_copy_only=False
+        )
+
+    def take(pattern: str, rows: Any, compute: Callable[[Any], tuple[Any, Any]]) -> None:
+        if rows.any():
+            index = np.flatnonzero(rows)
+            parts = pc.extract_regex(pc.take(text, pa.array(index)), pattern)
+            value, valid = compute(parts)
+            micros[index] = value
+            known[index[valid]] = True
+
+    millis = where(r"^\d{12,13}$")
+    if millis.any():
+        index = np.flatnonzero(millis)
+        ms = pc.cast(pc.take(text, pa.array(index)), pa.int64()).to_numpy(zero_copy_only=False)
+        micros[index], known[index] = ms * 1000, True
+    take(
+        _EPOCH_SECONDS,
+        where(r"^\d{9,10}(\.\d{1,6})?$"),
+        lambda p: (_field(p, "s") * 1_000_000 + _field(p, "f", pad=6), np.ones(len(p), bool)),
+    )
+    too_fine = where(TS_FRACTION_TOO_FINE)
+    iso_gate = where(r"^\d{4}-\d{2}-\d{2}") & ~too_fine
+    iso = where(_ISO) & iso_gate
+    take(_ISO, iso, _civil_micros)
+    take(_SLASH, where(_SLASH), _civil_micros)
+    unknown = iso_gate & ~iso
+    return pa.array(micros, pa.int64(), mask=~known), unknown
+
+
+def _prefixed(pc: Any, prefix: str, text: Any) -> Any:
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def _first_reason(pa: Any, pc: Any, n: int, cases: Sequence[tuple[Any, Any]]) -> Any:
+    """The first case's reason whose condition holds (null when none): ``cases`` are (condition,
+    reason) pairs of Arrow arrays, conditions null-free."""
+    reason = pa.nulls(n, pa.string())
+    for condition, text in reversed(cases):
+        reason = pc.if_else(condition, text, reason)
+    return reason
+
+
+def _true(pc: Any, condition: Any) -> Any:
+    return pc.fill_null(condition, False)
+
+
+def arrow_timestamp_problem(text: Any, micros: Any, now_micros: int) -> Any:
+    """:func:`timestamp_problem` on stripped texts and :func:`arrow_timestamp`'s values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = _true(pc, pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
+    too_fine = _true(
+        pc,
+        pc.or_(
+            pc.match_substring_regex(text, TS_FRACTION_TOO_FINE),
+            pc.match_substring_regex(text, r"^\d{9,10}\.\d{7,}$"),
+        ),
+    )
+    early = _EARLIEST_DAYS * _MICROS_PER_DAY
+    return _first_reason(
+        pa,
+        pc,
+        len(text),
+        [
+            (missing, pa.scalar("missing timestamp")),
+            (too_fine, _prefixed(pc, "timestamp finer than microseconds: ", text)),
+            (pc.is_null(micros), _prefixed(pc, "unparseable timestamp: ", text)),
+            (
+                _true(pc, pc.less(micros, early)),
+                _prefixed(pc, f"timestamp before {EARLIEST} (the table's first date): ", text),
+            ),
+            (
+                _true(pc, pc.greater(micros, now_micros + _MICROS_PER_DAY)),
+                _prefixed(pc, "timestamp more than a day in the future: ", text),
+            ),
+        ],
+    )
+
+
+def arrow_amount(text: Any) -> tuple[Any, Any]:
+    """:func:`amount_problem` and :func:`amount_value` on stripped texts: (reason, the value as
+    ``decimal(12,2)`` where there is no reason)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unsigned = pc.replace_substring_regex(text, r"^-", "", max_replacements=1)
+    integer_part = pc.replace_substring_regex(
+        pc.replace_substring_regex(unsigned, r"^[$€£]|,|\..*$", ""), r"^0+", ""
+    )
+    reason = _first_reason(
+        pa,
+        pc,
+        len(text),
+        [
+            (
+                _true(pc, pc.or_kleene(pc.is_null(text), pc.equal(text, ""))),
+                pa.scalar("missing amount"),
+            ),
+            (
+                pc.invert(_true(pc, pc.match_substring_regex(unsigned, AMOUNT_TEXT))),
+                _prefixed(pc, "invalid amount: ", text),
+            ),
+            (_true(pc, pc.starts_with(text, "-")), _prefixed(pc, "negative amount: ", text)),
+            (
+                _true(pc, pc.match_substring_regex(unsigned, rf"\.\d{{{AMOUNT_SCALE + 1},}}$")),
+                _prefixed(pc, f"amount has more than {AMOUNT_SCALE} decimal places: ", text),
+            ),
+            (
+                _true(pc, pc.greater(pc.utf8_length(integer_part), INTEGER_DIGITS)),
+                _prefixed(
+                    pc,
+                    f"amount too large for decimal({AMOUNT_PRECISION},{AMOUNT_SCALE}) "
+                    f"(at most {INTEGER_DIGITS} digits before the point): ",
+                    text,
+                ),
+            ),
+        ],
+    )
+    good = pc.is_null(reason)
+    # Only valid texts are cast; leading zeros go first (Arrow counts them as precision).
+    digits = pc.replace_substring_regex(
+        pc.replace_substring_regex(pc.if_else(good, text, "0"), r"[$€£,]", ""), r"^0+(\d)", r"\1"
+    )
+    value = pc.cast(digits, pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE))
+    return reason, pc.if_else(good, value, pa.scalar(None, value.type))
+
+
+def arrow_quantity(text: Any) -> tuple[Any, Any]:
+    """:func:`quantity_problem` and :func:`quantity_value` on stripped texts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.replace_substring_regex(text, r"^0+", "")
+    width = pc.utf8_length(digits)
+    limit = str(QUANTITY_MAX)
+    too_big = _true(
+        pc,
+        pc.or_(
+            pc.greater(width, len(limit)),
+            pc.and_(pc.equal(width, len(limit)), pc.greater(digits, limit)),
+        ),
+    )
+    whole = _true(pc, pc.match_substring_regex(text, r"^\d+$"))
+    given = _true(pc, pc.not_equal(text, ""))  # an absent quantity is no problem
+    reason = _first_reason(
+        pa,
+        pc,
+        len(text),
+        [
+            (
+                pc.and_(given, _true(pc, pc.match_substring_regex(text, r"^-\d+$"))),
+                _prefixed(pc, "negative quantity: ", text),
+            ),
+            (
+                pc.and_(given, pc.invert(whole)),
+                _prefixed(pc, "quantity is not a whole number: ", text),
+            ),
+            (too_big, _prefixed(pc, f"quantity larger than {QUANTITY_MAX}: ", text)),
+        ],
+    )
+    ok = pc.and_(whole, pc.invert(too_big))
+    value = pc.cast(pc.if_else(ok, pc.if_else(pc.equal(digits, ""), "0", digits), "0"), pa.int32())
+    return reason, pc.if_else(ok, value, pa.scalar(None, pa.int32()))
+
+
+def arrow_rows(
+    batch: Any, fields: Sequence[str], roles: Roles, now_micros: int, source: str
+) -> tuple[Any, list[dict[str, object]]]:
+    """One batch of CSV rows (``f0…fN`` strings, ``fields`` naming them as written) → the good
+    rows as written (with ``__folder``, ``date=YYYY-MM-DD``) and the rejected rows as the Spark
+    engine writes them (their text as read, nulls left out)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = batch.num_rows
+    index = {name: i for i, name in enumerate(fields)}
+    texts = {
+        c: batch.column(index[c]) if c in index else pa.nulls(n, pa.string()) for c in roles.columns
+    }
+    ts_text = pc.utf8_trim(texts[roles.timestamp], characters=SPACE)
+    micros, unknown = arrow_timestamp(ts_text)
+    if unknown.any():
+        value = ts_text[int(np.flatnonzero(unknown)[0])].as_py()
+        raise common.ArrowFallback(
+            f"{source}: a time in a form the Arrow engine leaves to Spark's parser: {value!r}"
+        )
+    reasons = [arrow_timestamp_problem(ts_text, micros, now_micros)]
+    values = {roles.timestamp: pc.cast(micros, pa.timestamp("us", tz="UTC"))}
+    for column, check in ((roles.amount, arrow_amount), (roles.quantity, arrow_quantity)):
+        if column is not None:
+            reason, values[column] = check(pc.utf8_trim(texts[column], characters=SPACE))
+            reasons.append(reason)
+    reason = pc.coalesce(*reasons) if len(reasons) > 1 else reasons[0]
+    rejects: list[dict[str, object]] = []
+    arrays = [values.get(c, texts[c]) for c in roles.columns]
+    if reason.null_count < n:
+        bad = pc.is_valid(reason)
+        table = pa.table([*texts.values(), reason], names=[*roles.columns, common.REJECT_REASON])
+        for row in table.filter(bad).to_pylist():
+            out = {k: v for k, v in row.items() if v is not None and k != common.REJECT_REASON}
+            out[common.SOURCE_FILE] = source
+            out[common.REJECT_REASON] = row[common.REJECT_REASON]
+            rejects.append(out)
+        good = pc.is_null(reason)
+        arrays = [pc.filter(a, good) for a in arrays]
+        micros = pc.filter(micros, good)
+    days = np.floor_divide(micros.to_numpy(zero_copy_only=False), _MICROS_PER_DAY)
+    distinct, which = np.unique(days, return_inverse=True)
+    folders = pa.array(
+        [f"{PARTITION}={date(1970, 1, 1) + timedelta(days=int(d))}" for d in distinct], pa.string()
+    )
+    arrays.append(pc.take(folders, pa.array(which.reshape(-1))))
+    return pa.RecordBatch.from_arrays(arrays, names=[*roles.columns, "__folder"]), rejects
+
+
+def parquet_options() -> Any:
+    """Parquet as the Spark engine writes it: Snappy, times as INT96 (Spark's default, so the
+    column reads as a timestamp with time zone everywhere) and decimals as integers."""
+    import pyarrow.dataset as ds
+
+    options = {"compression": "snappy", "use_deprecated_int96_timestamps": True}
+    try:
+        return ds.ParquetFileFormat().make_write_options(**options, store_decimal_as_integer=True)
+    except TypeError:  # pyarrow before 19 writes fixed-length decimals; readers take both
+        return ds.ParquetFileFormat().make_write_options(**options)
+
+
+def arrow_convert(
+    spark: SparkSession,
+    plan: common.CsvPlan,
+    roles: Roles,
+    merged: Mapping[str, str],
+    staging: str,
+    run_id: str,
+) -> tuple[dict[str, int], list[dict[str, object]]]:
+    """Writes the good rows under ``staging`` (``date=YYYY-MM-DD/`` folders) with Arrow; returns
+    the counts and the rejected rows. Raises ArrowFallback before writing a row the Spark engine
+    would read or judge differently."""
+    import pyarrow as pa
+
+    now_micros = time.time_ns() // 1000
+    items = [(header, path) for header, paths in plan.groups.items() for path in paths]
+    types = {roles.timestamp: pa.timestamp("us", tz="UTC")}
+    if roles.amount:
+        types[roles.amount] = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
+    if roles.quantity:
+        types[roles.quantity] = pa.int32()
+    schema = pa.schema(
+        [(c, types.get(c, pa.string())) for c in roles.columns] + [("__folder", pa.string())]
+    )
+    counts = {"read": 0, "written": 0}
+    rejects: list[dict[str, object]] = []
+
+    def batches() -> Iterator[Any]:
+        for (header, path), data in common.prefetched(
+            items, lambda i: common.arrow_csv_bytes(i[1])
+        ):
+            fields = [roles.renamed.get(merged[c], merged[c]) for c in header]
+            source = common.spark_file_uri(spark, path)
+            for batch in common.arrow_csv_batches(
+                path, data, len(header), plan.line_seps.get(path)
+            ):
+                counts["read"] += batch.num_rows
+                good, bad = arrow_rows(batch, fields, roles, now_micros, source)
+                rejects.extend(bad)
+                yield good
+
+    max_rows = max(1000, int(TARGET_FILE_BYTES / plan.bytes_per_line))
+    counts["written"] = common.arrow_write_folders(
+        schema, batches(), staging, run_id, max_rows, parquet_options()
+    )
+    counts["rejected"] = len(rejects)
+    return counts, rejects
+
+
+def choose_engine(
+    requested: str,
+    fmt: str,
+    files: Sequence[common.InputFile],
+    paths: Sequence[str],
+    spark: SparkSession,
+) -> tuple[str, str | None]:
+    """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for CSV
+    inputs up to :data:`ARROW_MAX_INPUT_BYTES`, ``arrow`` whatever the size; both fall back to
+    Spark where Arrow cannot run."""
+    if requested not in ENGINES:
+        raise common.JobInputError(
+            f"--ENGINE must be one of {', '.join(ENGINES)}, got {requested!r}"
+        )
+    if requested == "spark":
+        return "spark", None
+    if fmt != "csv":
+        return "spark", "the Arrow engine reads CSV; JSON input takes Spark"
+    why = common.arrow_available() or _numpy_missing()
+    size = sum(common.text_bytes(f) for f in files)
+    if why is None and requested == "auto" and size > ARROW_MAX_INPUT_BYTES:
+        why = (
+            f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
+            f"under --ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
+        )
+    zone = spark.conf.get("spark.sql.session.timeZone", "UTC") or "UTC"
+    if why is None and zone not in UTC_ZONES:
+        why = f"the session time zone is {zone}; the Arrow engine reads times in UTC"
+    if why is None:
+        why = common.arrow_refuses(paths)
+    return ("spark", why) if why else ("arrow", None)
+
+
+def _numpy_missing() -> str | None:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return "NumPy is not installed"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # I/O
 # --------------------------------------------------------------------------------------------
 
@@ -477,15 +984,21 @@ def read_json_documents(spark: SparkSession, paths: list[str]) -> DataFrame | No
     return flatten(out)
 
 
-def read_raw(spark: SparkSession, files: Sequence[common.InputFile], fmt: str) -> DataFrame | None:
+def read_raw(
+    spark: SparkSession,
+    files: Sequence[common.InputFile],
+    fmt: str,
+    plan: common.CsvPlan | None = None,
+) -> DataFrame | None:
     """All input rows as flat string columns with ``_corrupt_record`` and ``_source_file``; None
-    when the input holds no rows."""
+    when the input holds no rows. ``plan``: the CSV files' heads, when already read."""
     if fmt == "csv":
-        plan = common.plan_csv(spark, files)
+        plan = plan or common.plan_csv(spark, files)
         if not plan.groups:
             return None
         return common.union_all(
-            common.read_csv(spark, cols, paths) for cols, paths in plan.groups.items()
+            common.read_csv(spark, cols, paths, plan.line_seps)
+            for cols, paths in plan.groups.items()
         )
     nonempty = [f for f in files if f.size > 0]
     heads = common.map_in_threads(
@@ -527,16 +1040,23 @@ def convert(
     input_format: str | None = None,
     timestamp_column: str | None = None,
     amount_column: str | None = None,
+    engine: str = "auto",
 ) -> dict[str, object]:
+    """Cleans the input into Parquet by date and the rejected rows; returns counts.
+
+    ``engine``: ``auto`` (Arrow in the driver for CSV inputs up to :data:`ARROW_MAX_INPUT_BYTES`,
+    else Spark), ``arrow`` (Arrow for CSV whatever the size) or ``spark``. Both write the same
+    rows, folders and rejects; Arrow hands any input it would read differently to Spark.
+    """
     with session_settings(spark):
         return _convert(
             spark,
             input_path,
             output_path,
-            rejected_path,
+            rejected_path or common.default_rejected_path(output_path),
             input_format,
-            timestamp_column,
-            amount_column,
+            (timestamp_column, amount_column),
+            engine,
         )
 
 
@@ -544,46 +1064,110 @@ def _convert(
     spark: SparkSession,
     input_path: str,
     output_path: str,
-    rejected_path: str | None,
+    rejected_path: str,
     input_format: str | None,
-    timestamp_column: str | None,
-    amount_column: str | None,
+    given: tuple[str | None, str | None],
+    engine: str,
 ) -> dict[str, object]:
     started = time.monotonic()
-    rejected_path = rejected_path or common.default_rejected_path(output_path)
     # What a killed earlier run left half-published is put right before anything is read.
     recovered = common.recover(spark, output_path)
     files = common.list_input(spark, input_path)
     fmt = detect_format(files, input_format)
-    raw = read_raw(spark, files, fmt)
-    stages = {"plan": round(time.monotonic() - started, 1)}
+    plan = common.plan_csv(spark, files) if fmt == "csv" else None
+    chosen, why_not_arrow = choose_engine(
+        engine, fmt, files, [output_path, rejected_path, *(f.path for f in files)], spark
+    )
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": len(files)}
-    if raw is None:
-        common.delete_path(spark, rejected_path)
-        return {**counts, "format": fmt, "seconds": round(time.monotonic() - started, 1)}
-
-    flat = merge_case_variants(raw)
-    data_columns = [
-        c for c in flat.columns if c not in (common.CORRUPT, common.SOURCE_FILE, CASE_CONFLICT)
-    ]
-    # The partition column is ours: an input `date` keeps its values under another name.
-    renamed = {
-        c: free_name("source_date", data_columns) for c in data_columns if c.lower() == PARTITION
+    run_id = common.new_run_id()
+    staging = common.staging_path(output_path, run_id)
+    stages = {"plan": round(time.monotonic() - started, 1)}
+    tally: dict[str, Any] | None = None
+    if chosen == "arrow" and plan is not None and plan.groups:
+        mark = time.monotonic()
+        try:
+            tally = _arrow_run(spark, plan, given, staging, rejected_path, run_id)
+        except (common.ArrowFallback, OSError) as e:
+            # OSError: Arrow's own S3 client could not read or write where Spark's may.
+            why_not_arrow, chosen = str(e).splitlines()[0][:300], "spark"
+            common.delete_path(spark, staging)
+            run_id = common.new_run_id()
+            staging = common.staging_path(output_path, run_id)
+        stages["write"] = round(time.monotonic() - mark, 1)
+    if tally is None:
+        chosen = "spark"
+        raw = read_raw(spark, files, fmt, plan)
+        if raw is None:
+            common.delete_path(spark, rejected_path)
+            return {
+                **counts,
+                "format": fmt,
+                "engine": chosen,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        tally = spark_convert(spark, raw, given, staging, rejected_path, stages)
+    mark = time.monotonic()
+    dates = common.publish_partitions(spark, staging, output_path)
+    stages["publish"] = round(time.monotonic() - mark, 1)
+    return {
+        **counts,
+        **tally,
+        "dates": len(dates),
+        "recovered": len(recovered["restored"]) + len(recovered["removed"]),
+        "format": fmt,
+        "engine": chosen,
+        **({"engine_note": why_not_arrow} if why_not_arrow and engine != "spark" else {}),
+        "output": output_path,
+        "rejected_path": rejected_path,
+        "stage_seconds": stages,
+        "seconds": round(time.monotonic() - started, 1),
     }
-    for old, new in renamed.items():
+
+
+def _arrow_run(
+    spark: SparkSession,
+    plan: common.CsvPlan,
+    given: tuple[str | None, str | None],
+    staging: str,
+    rejected_path: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """The Arrow engine's run: the good rows staged, the rejects published."""
+    data_columns, merged = csv_names(list(plan.groups))
+    roles = roles_of(data_columns, *given)
+    own = sorted(c for c in merged if c.lower() in OWN_COLUMNS)
+    if own:
+        raise common.ArrowFallback(f"input columns named like the job's own: {own}")
+    tally, rejects = arrow_convert(spark, plan, roles, merged, staging, run_id)
+    tally["rejected"] = common.publish_rejects(spark, rejects, rejected_path, run_id)
+    return {**tally, **_role_summary(roles)}
+
+
+def _role_summary(roles: Roles) -> dict[str, Any]:
+    return {
+        "timestamp_column": roles.timestamp,
+        "amount_column": roles.amount,
+        "quantity_column": roles.quantity,
+    }
+
+
+def spark_convert(
+    spark: SparkSession,
+    raw: DataFrame,
+    given: tuple[str | None, str | None],
+    staging: str,
+    rejected_path: str,
+    stages: dict[str, float],
+) -> dict[str, Any]:
+    """The Spark engine: writes the good rows under ``staging`` and the rejects."""
+    flat = merge_case_variants(raw)
+    roles = roles_of(
+        [c for c in flat.columns if c not in (common.CORRUPT, common.SOURCE_FILE, CASE_CONFLICT)],
+        *given,
+    )
+    for old, new in roles.renamed.items():
         flat = flat.withColumnRenamed(old, new)
-    data_columns = [renamed.get(c, c) for c in data_columns]
-    by_old = {old.lower(): new for old, new in renamed.items()}
-    timestamp_column = by_old.get((timestamp_column or "").lower(), timestamp_column)
-    amount_column = by_old.get((amount_column or "").lower(), amount_column)
-    ts_col = pick(data_columns, timestamp_column, TIMESTAMP_NAMES)
-    if ts_col is None:
-        raise common.JobInputError(
-            f"no timestamp column among {data_columns}; expected one of "
-            f"{', '.join(TIMESTAMP_NAMES)} or --TIMESTAMP_COLUMN"
-        )
-    amount_col = pick(data_columns, amount_column, AMOUNT_NAMES)
-    quantity_col = pick(data_columns, None, QUANTITY_NAMES)
+    ts_col, amount_col, quantity_col = roles.timestamp, roles.amount, roles.quantity
     # Parsed once: the rejects are taken from the cached rows after the write instead of a
     # second read and parse of the whole input (spills to disk when memory is short).
     rows = clean(flat, ts_col, amount_col, quantity_col).persist(StorageLevel.MEMORY_AND_DISK)
@@ -594,7 +1178,6 @@ def _convert(
     )
     # Written aside, then each date the run holds is swapped in whole (others stay untouched):
     # readers see a date's old rows or its new ones, and a retried run never duplicates rows.
-    staging = common.staging_path(output_path, common.new_run_id())
     mark = time.monotonic()
     (
         tally.good.write.mode("overwrite")
@@ -604,24 +1187,9 @@ def _convert(
     )
     stages["write"], mark = round(time.monotonic() - mark, 1), time.monotonic()
     finished = tally.finish(spark, as_rejected(rows.where(common.is_rejected())), rejected_path)
-    stages["rejects"], mark = round(time.monotonic() - mark, 1), time.monotonic()
+    stages["rejects"] = round(time.monotonic() - mark, 1)
     rows.unpersist()
-    dates = common.publish_partitions(spark, staging, output_path)
-    stages["publish"] = round(time.monotonic() - mark, 1)
-    return {
-        **counts,
-        **finished,
-        "dates": len(dates),
-        "recovered": len(recovered["restored"]) + len(recovered["removed"]),
-        "format": fmt,
-        "timestamp_column": ts_col,
-        "amount_column": amount_col,
-        "quantity_column": quantity_col,
-        "output": output_path,
-        "rejected_path": rejected_path,
-        "stage_seconds": stages,
-        "seconds": round(time.monotonic() - started, 1),
-    }
+    return {**finished, **_role_summary(roles)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -640,6 +1208,7 @@ def main(argv: Sequence[str]) -> None:
         input_format=args.get("INPUT_FORMAT"),
         timestamp_column=args.get("TIMESTAMP_COLUMN"),
         amount_column=args.get("AMOUNT_COLUMN"),
+        engine=str(args.get("ENGINE") or "auto").strip().lower(),
     )
     common.emit_summary(JOB, counts)
     run.commit()

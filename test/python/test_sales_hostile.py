@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 import sales_raw_to_processed as sales
 from support import read_json_lines, write_bytes
 
@@ -59,6 +60,7 @@ CSV_CASES = [
     ("q-negative", "2026-11-20T10:00:00Z", "1.00", "-1", REJECT),
     ("q-empty", "2026-11-20T10:00:00Z", "1.00", "", OK),
     ("q-zeros", "2026-11-20T10:00:00Z", "1.00", "007", OK),
+    ("q-many-zeros", "2026-11-20T10:00:00Z", "1.00", "0000000000000000042", OK),
     # Spaces a value can carry: a line break inside a quoted field, Unicode line separators and
     # no-break spaces. Around a value they are stripped; inside it they make it invalid.
     ("t-slash-line-break", "2026/11/20 10:00:00\n", "1.00", "1", OK),
@@ -119,14 +121,17 @@ def assert_each_row_once(ids_in: list[str], written: list[dict], rejected: list[
     assert [k for k, n in seen.items() if n > 1] == [], "rows written or rejected twice"
 
 
-def test_csv_corpus_every_row_once_and_exact(spark, tmp_path: Path):
+# A lone LF inside a CRLF file (a quoted line break) sends a run to Spark, so the Arrow engine
+# reads the first file with LF rows.
+@pytest.mark.parametrize(("engine", "newline"), [("auto", "\n"), ("spark", "\r\n")])
+def test_csv_corpus_every_row_once_and_exact(spark, tmp_path: Path, engine: str, newline: str):
     raw = tmp_path / "raw"
     header = ["order_id", "event_time", "amount", "quantity", "date"]
     rows = [[i, t, a, q, "not-a-date"] for i, t, a, q, _ in CSV_CASES]
     half = len(rows) // 2
     files = [
-        # BOM and CRLF.
-        write_bytes(raw / "a.csv", "\ufeff" + csv_text(header, rows[:half], "\r\n")),
+        # BOM (and CRLF).
+        write_bytes(raw / "a.csv", "\ufeff" + csv_text(header, rows[:half], newline)),
         # Another header: reordered, different case, an extra column; gzipped.
         write_bytes(
             raw / "b.csv.gz",
@@ -144,7 +149,8 @@ def test_csv_corpus_every_row_once_and_exact(spark, tmp_path: Path):
     assert len(truth) == len(CSV_CASES)
 
     out = tmp_path / "out"
-    counts = sales.convert(spark, str(raw), str(out))
+    counts = sales.convert(spark, str(raw), str(out), engine=engine)
+    assert counts["engine"] == ("arrow" if engine == "auto" else "spark"), counts.get("engine_note")
     written, rejected = output_rows(out), read_json_lines(out / "_rejected")
     assert (counts["read"], counts["written"], counts["rejected"]) == (
         len(truth),
