@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,16 +47,24 @@ def leftovers(parent: Path) -> list[str]:
 
 
 def die_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> list[str]:
-    """Make the (steps+1)-th rename or delete kill the run; returns the steps that completed."""
+    """Make the (steps+1)-th rename or delete kill the run, and every one after it (in any
+    thread: partitions are swapped concurrently, and a killed process takes all its threads);
+    returns the steps that completed."""
     done: list[str] = []
     real_rename, real_delete = common._rename, common._delete
+    lock = threading.Lock()
+    started = 0
 
     def step(name, real):
         def run(spark, *paths):
-            if len(done) == steps:
-                raise Killed(name)
+            nonlocal started
+            with lock:
+                if started >= steps:
+                    raise Killed(name)
+                started += 1
             real(spark, *paths)
-            done.append(name)
+            with lock:
+                done.append(name)
 
         return run
 
