@@ -448,11 +448,13 @@ _MICROS_PER_DAY = 86_400_000_000
 _EARLIEST_DAYS = (date.fromisoformat(EARLIEST) - date(1970, 1, 1)).days
 # The forms of Spark's string-to-timestamp cast the engine computes itself; any other text the
 # cast would see (a ``yyyy-MM-dd`` prefix followed by something else) takes Spark. A zone after
-# minutes without seconds is not among them: Spark reads such a text as null.
+# minutes without seconds is not among them: Spark reads such a text as null. Zones: Z, UTC, GMT
+# and offsets of hours (``+01``), hours and minutes (``+0100``, ``+01:00``), after one optional
+# space.
 _ISO = (
     r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
     r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})"
-    r"(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6}))?(?P<z>Z|[+-]\d{2}:\d{2})?)?)?$"
+    r"(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6}))?(?: ?(?P<z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?)?$"
 )
 _SLASH = r"^(?P<y>\d{4})/(?P<mo>\d{2})/(?P<d>\d{2})(?: (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}))?$"
 _EPOCH_SECONDS = r"^(?P<s>\d{9,10})(?:\.(?P<f>\d{1,6}))?$"
@@ -549,13 +551,12 @@ def _civil_micros(parts: Any) -> tuple[Any, Any]:
     if "z" in names:
         import pyarrow.compute as pc
 
-        zone = parts.field("z")
-        numeric = pc.fill_null(pc.greater(pc.utf8_length(zone), 1), False).to_numpy(
-            zero_copy_only=False
-        )
+        zone = pc.replace_substring(parts.field("z"), ":", "")
+        sign_minus = pc.starts_with(zone, "-").to_numpy(zero_copy_only=False)
+        numeric = sign_minus | pc.starts_with(zone, "+").to_numpy(zero_copy_only=False)
         zh = _field_slice(zone, 1, 3)
-        zm = _field_slice(zone, 4, 6)
-        sign = np.where(pc.starts_with(zone, "-").to_numpy(zero_copy_only=False), -1, 1)
+        zm = _field_slice(zone, 3, 5)
+        sign = np.where(sign_minus, -1, 1)
         minutes = np.where(numeric, zh * 60 + zm, 0)
         valid &= ~numeric | ((zm < 60) & (minutes <= 18 * 60))
         offset = sign * minutes * 60_000_000

@@ -40,6 +40,8 @@ def random_time(rng: random.Random) -> str:
     frac = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 8)))
     zone = rng.choice(
         ["", "", "Z", "+01:00", "-05:30", "+18:00", "-18:00", "+18:01", "+19:00", "+00:60", "z"]
+        + ["+0100", "-0530", "+1801", "+0160", "+01", "-00", "+19", "+010", " UTC", "UTC"]
+        + [" GMT", " Z", " +01:00", "  UTC", " utc", "GMT+01:00", " UT", "+1", "+01:0"]
     )
     date = f"{y}-{mo}-{d}" if rng.random() < 0.85 else f"{y}-{_two(rng, 1, 12)}-{_two(rng, 1, 28)}"
     form = rng.randrange(12)
@@ -283,3 +285,52 @@ def test_large_input_takes_spark_under_auto(spark, tmp_path: Path, monkeypatch):
     forced = sales.convert(spark, str(tmp_path / "in"), str(tmp_path / "b"), engine="arrow")
     assert auto["engine"] == "spark" and "larger than" in str(auto["engine_note"])
     assert forced["engine"] == "arrow" and forced["written"] == 1
+
+
+def test_arrow_engine_reads_and_writes_s3(spark, moto_endpoint: str, monkeypatch):
+    """Arrow's own S3 client (the AWS SDK's default credential chain and endpoint) against a
+    local S3 server: a quoted CRLF in an LF file read back exactly, date folders, typed values,
+    rejects, and the rejects file written without Spark."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(
+        Bucket="sales-raw", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    data = (
+        b'id,event_time,amount\n1,2026-11-20T10:00:00Z,"1,234.50"\n'
+        b'2,2026-11-21 23:30:00,"7\r\n"\n3,2026-11-21,n/a\n'
+    )
+    s3.put_object(Bucket="sales-raw", Key="in/a.csv", Body=data)
+    path = "s3://sales-raw/in/a.csv"
+    header = ("id", "event_time", "amount")
+    plan = common.CsvPlan({header: [path]}, 1, len(data), 30.0, {path: "\n"})
+    roles = sales.roles_of(list(header), None, None)
+    counts, rejects = sales.arrow_convert(
+        spark, plan, roles, {c: c for c in header}, "s3://sales-raw/out/_staging.out.r1/", "r1"
+    )
+    assert counts == {"read": 3, "written": 2, "rejected": 1}
+    assert rejects == [
+        {
+            "id": "3",
+            "event_time": "2026-11-21",
+            "amount": "n/a",
+            common.SOURCE_FILE: path,
+            common.REJECT_REASON: "invalid amount: n/a",
+        }
+    ]
+    listed = s3.list_objects_v2(Bucket="sales-raw", Prefix="out/")["Contents"]
+    keys = sorted(o["Key"] for o in listed if o["Key"].endswith(".parquet"))
+    assert [k.split("/")[2] for k in keys] == ["date=2026-11-20", "date=2026-11-21"]
+    body = s3.get_object(Bucket="sales-raw", Key=keys[1])["Body"].read()
+    [row] = pq.read_table(pa.BufferReader(body)).to_pylist()
+    assert (row["id"], str(row["amount"]), row["event_time"].isoformat()) == (
+        "2",
+        "7.00",
+        "2026-11-21T23:30:00",
+    )
+    folder = "s3://sales-raw/rejected/_staging.rejected.r1/"
+    assert common._write_lines_with_arrow(spark, ['{"id": "3"}'], folder, "part-00000-r1.json")
+    got = s3.get_object(Bucket="sales-raw", Key="rejected/_staging.rejected.r1/part-00000-r1.json")
+    assert got["Body"].read() == b'{"id": "3"}\n'
