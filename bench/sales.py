@@ -5,6 +5,8 @@
 
 Shapes (generated once into bench/out/sales/ by the harness):
   csv   8 CSV files, headers in two orders, ~1% bad amounts or timestamps
+  csv-text  8 CSV files of 12 columns: quoted text with commas, quotes, line breaks and
+        non-ASCII, times in five forms, amounts with currency signs and thousands separators
   json  8 NDJSON files of nested events whose types disagree between files (a user id that is a
         number in some files and a string in others, a device that is an object or a string,
         an amount that is a number or a string)
@@ -61,6 +63,70 @@ def gen_csv(folder: Path, rows: int) -> int:
     return per * FILES
 
 
+NAMES = ["Zoë Ångström", "José Núñez", "李小龍", "O'Brien, Pat", 'Mo "the" Salah', "Ødegaard"]
+NOTES = [
+    "gift wrap, please",
+    'said "ASAP"',
+    "line one\nline two",
+    "windows\r\nline",
+    "émoji 😀 ok",
+    "",
+]
+
+
+def gen_csv_text(folder: Path, rows: int) -> int:
+    """Wide rows of quoted text (commas, quotes, line breaks, non-ASCII), times in five forms
+    (ISO with an offset, space-separated, slashes, epoch seconds and milliseconds), amounts with
+    currency signs and thousands separators."""
+    import csv
+
+    rng = random.Random(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    per = rows // FILES
+    cols = [
+        "order_id", "event_time", "amount", "quantity", "customer", "email", "note", "sku",
+        "channel", "country", "referrer", "user_agent",
+    ]  # fmt: skip
+    for f in range(FILES):
+        order = cols if f % 2 else [*cols[6:], *cols[:6]]
+        with (folder / f"orders-{f:02d}.csv").open("w", newline="") as fh:
+            out = csv.writer(fh, lineterminator="\n")
+            out.writerow(order)
+            for i in range(per):
+                epoch = 1_780_000_000 + rng.randrange(20_000_000)
+                form = rng.randrange(5)
+                when = [
+                    f"2026-{1 + rng.randrange(11):02d}-{1 + rng.randrange(28):02d}T"
+                    f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+                    f".{rng.randrange(1000):03d}+0{rng.randrange(3)}:00",
+                    f"2026-{1 + rng.randrange(11):02d}-{1 + rng.randrange(28):02d} "
+                    f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}",
+                    f"2026/{1 + rng.randrange(11):02d}/{1 + rng.randrange(28):02d}",
+                    str(epoch),
+                    str(epoch * 1000 + rng.randrange(1000)),
+                ][form]
+                cents = rng.randrange(10_000_000)
+                amount = rng.choice(
+                    [f"{cents / 100:.2f}", f"${cents // 100:,}.{cents % 100:02d}", f" {cents}"]
+                )
+                values = {
+                    "order_id": f"ord-{f}-{i}",
+                    "event_time": when if rng.random() > 0.01 else "n/a",
+                    "amount": amount if rng.random() > 0.01 else "-1.00",
+                    "quantity": rng.choice(["1", "2", "007", "", "12"]),
+                    "customer": rng.choice(NAMES),
+                    "email": f"user{rng.randrange(10**6)}@example.com",
+                    "note": rng.choice(NOTES),
+                    "sku": f"SKU-{rng.randrange(10**5):05d}",
+                    "channel": rng.choice(["web", "app", "store"]),
+                    "country": rng.choice(["NL", "DE", "FR", "JP"]),
+                    "referrer": f"https://example.com/p?id={rng.randrange(10**6)}&utm=a,b",
+                    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36, like Gecko",
+                }
+                out.writerow([values[c] for c in order])
+    return per * FILES
+
+
 def gen_json(folder: Path, rows: int) -> int:
     rng = random.Random(2)
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +155,10 @@ def gen_json(folder: Path, rows: int) -> int:
 
 
 def shape_of(input_dir: str) -> str:
-    return "csv" if any(n.endswith(".csv") for n in os.listdir(input_dir)) else "json"
+    names = os.listdir(input_dir)
+    if any(n.startswith("orders-") for n in names):
+        return "csv-text"
+    return "csv" if any(n.endswith(".csv") for n in names) else "json"
 
 
 def run_naive(input_dir: str, output: str) -> None:
@@ -100,6 +169,9 @@ def run_naive(input_dir: str, output: str) -> None:
     spark = common.local_spark("naive", master="local[2]")
     if shape_of(input_dir) == "csv":
         df = spark.read.csv(input_dir, header=True, inferSchema=True)
+    elif shape_of(input_dir) == "csv-text":
+        # Quoted fields hold line breaks: without multiLine the rows are split.
+        df = spark.read.csv(input_dir, header=True, inferSchema=True, multiLine=True, escape='"')
     else:
         df = spark.read.json(input_dir)
     df = (
@@ -116,7 +188,7 @@ def run_duckdb(input_dir: str, output: str) -> None:
 
     con = duckdb.connect()
     con.execute("SET threads = 2")
-    if shape_of(input_dir) == "csv":
+    if shape_of(input_dir).startswith("csv"):
         src = f"read_csv('{input_dir}/*.csv', union_by_name = true, all_varchar = true)"
         amount = "trim(amount)"
     else:
@@ -160,7 +232,8 @@ def count_rows(output: Path) -> int:
     rejected = sum(
         1
         for part in (output / "_rejected").glob("*.json")
-        for line in part.read_text().splitlines()
+        # Split on LF only: JSON writers leave U+2028 and U+0085 unescaped inside strings.
+        for line in part.read_text(encoding="utf-8").split("\n")
         if line.strip()
     )
     return written + rejected
@@ -195,6 +268,7 @@ def main() -> None:
         "sales",
         [
             Shape("csv", gen_csv, size=400_000, quick_size=8_000),
+            Shape("csv-text", gen_csv_text, size=200_000, quick_size=4_000),
             Shape("json", gen_json, size=200_000, quick_size=4_000),
         ],
         [
