@@ -430,7 +430,7 @@ def wrapped_records(row: Row) -> Iterator[str]:
 #
 # The same rules as the expressions above, on Arrow arrays. A value whose meaning to Spark the
 # engine does not know exactly (a time in a form outside the ones below), a file Arrow would
-# read differently (see common.arrow_csv_bytes) or a path Arrow cannot reach sends the whole run
+# read differently (see common.arrow_csv_batches) or a path Arrow cannot reach sends the whole run
 # to the Spark engine before anything is published.
 
 ENGINES = ("auto", "arrow", "spark")
