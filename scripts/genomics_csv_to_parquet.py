@@ -282,10 +282,9 @@ def read_layout(
 # C++ CSV reader and Parquet writer do the same work several times faster, so inputs up to
 # ARROW_MAX_INPUT_BYTES are converted in the driver with Arrow compute kernels that mirror the
 # Spark expressions above. Whatever Arrow would read differently from Spark's parser (a row with
-# the wrong number of fields, invalid UTF-8, a line break other than the file's own, even inside
+# the wrong number of fields, invalid UTF-8, a line break other than the file's own outside
 # quotes) sends the whole run to the Spark engine before anything is published.
 
-ENGINES = ("auto", "arrow", "spark")
 #: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``: the
 #: driver holds one decompressed file and the rows waiting to fill a row group at a time.
 ARROW_MAX_INPUT_BYTES = 2 << 30
@@ -529,27 +528,9 @@ def arrow_convert(
 def choose_engine(
     requested: str, plan: common.CsvPlan, files: Sequence[common.InputFile], output_path: str
 ) -> tuple[str, str | None]:
-    """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for inputs
-    up to :data:`ARROW_MAX_INPUT_BYTES`, ``arrow`` whatever the size; both fall back to Spark
-    where Arrow cannot run."""
-    if requested not in ENGINES:
-        raise common.JobInputError(
-            f"--ENGINE must be one of {', '.join(ENGINES)}, got {requested!r}"
-        )
-    if requested == "spark":
-        return "spark", None
-    why = common.arrow_available()
-    size = sum(common.text_bytes(f) for f in files)
-    if why is None and requested == "auto" and size > ARROW_MAX_INPUT_BYTES:
-        why = (
-            f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
-            f"under --ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
-        )
-    if why is None:
-        why = common.arrow_refuses(
-            [output_path, *(p for group in plan.groups.values() for p in group)]
-        )
-    return ("spark", why) if why else ("arrow", None)
+    """(engine, why not Arrow) for ``--ENGINE`` ``requested`` (see common.choose_arrow_engine)."""
+    paths = [output_path, *(p for group in plan.groups.values() for p in group)]
+    return common.choose_arrow_engine(requested, files, paths, ARROW_MAX_INPUT_BYTES)
 
 
 def spark_convert(

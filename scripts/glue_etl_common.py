@@ -1499,8 +1499,8 @@ def _s3_filesystem(bucket: str) -> Any:
     return fs.FileSystem.from_uri(f"s3://{bucket}/")[0]
 
 
-def arrow_available() -> str | None:
-    """Why the Arrow engine cannot run here, or None."""
+def arrow_available(numpy: bool = False) -> str | None:
+    """Why an Arrow engine cannot run here, or None; ``numpy``: the engine needs NumPy too."""
     try:
         import pyarrow
     except ImportError:
@@ -1508,6 +1508,11 @@ def arrow_available() -> str | None:
     version = tuple(int(p) for p in pyarrow.__version__.split(".")[:2])
     if version < ARROW_MIN_VERSION:
         return f"pyarrow {pyarrow.__version__} is older than {ARROW_MIN_VERSION[0]}"
+    if numpy:
+        try:
+            import numpy as _  # noqa: F401
+        except ImportError:
+            return "numpy is not installed"
     return None
 
 
@@ -1671,6 +1676,38 @@ def arrow_write_folders(
         file_visitor=visited,
     )
     return written
+
+
+#: ``--ENGINE`` values of the jobs with an Arrow engine in the driver.
+ARROW_ENGINES = ("auto", "arrow", "spark")
+
+
+def choose_arrow_engine(
+    requested: str,
+    files: Sequence[InputFile],
+    paths: Iterable[str],
+    max_bytes: int,
+    numpy: bool = False,
+) -> tuple[str, str | None]:
+    """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for inputs up
+    to ``max_bytes`` decompressed, ``arrow`` whatever the size, ``spark`` always Spark; Arrow
+    falls back to Spark where it cannot run here or cannot reach one of ``paths``."""
+    if requested not in ARROW_ENGINES:
+        raise JobInputError(
+            f"--ENGINE must be one of {', '.join(ARROW_ENGINES)}, got {requested!r}"
+        )
+    if requested == "spark":
+        return "spark", None
+    why = arrow_available(numpy)
+    size = sum(text_bytes(f) for f in files)
+    if why is None and requested == "auto" and size > max_bytes:
+        why = (
+            f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
+            f"under --ENGINE auto ({max_bytes} bytes)"
+        )
+    if why is None:
+        why = arrow_refuses(paths)
+    return ("spark", why) if why else ("arrow", None)
 
 
 def spark_file_uri(spark: SparkSession, path: str) -> str:

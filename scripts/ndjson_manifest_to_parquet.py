@@ -1436,13 +1436,9 @@ def parquet_share(sample: Sequence[tuple[str, str]], keys: Sequence[str]) -> flo
 
 def engine_why_not(files: Sequence[common.InputFile], output_path: str) -> str | None:
     """Why the Python engine cannot take this batch, or None."""
-    why = common.arrow_available()
+    why = common.arrow_available(numpy=True)
     if why:
         return why
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return "numpy is not installed"
     other = next((f.path for f in files if f.path.lower().endswith(_OTHER_CODECS)), None)
     if other:
         return f"{other}: the Python engine reads plain text and gzip only"

@@ -433,7 +433,6 @@ def wrapped_records(row: Row) -> Iterator[str]:
 # read differently (see common.arrow_csv_batches) or a path Arrow cannot reach sends the whole run
 # to the Spark engine before anything is published.
 
-ENGINES = ("auto", "arrow", "spark")
 #: Inputs up to this size (decompressed) take the Arrow engine under ``--ENGINE auto``.
 ARROW_MAX_INPUT_BYTES = 2 << 30
 #: About how much CSV text one output file holds (Parquet is several times smaller).
@@ -873,38 +872,19 @@ def choose_engine(
     paths: Sequence[str],
     spark: SparkSession,
 ) -> tuple[str, str | None]:
-    """(engine, why not Arrow) for ``--ENGINE`` ``requested``: ``auto`` takes Arrow for CSV
-    inputs up to :data:`ARROW_MAX_INPUT_BYTES`, ``arrow`` whatever the size; both fall back to
-    Spark where Arrow cannot run."""
-    if requested not in ENGINES:
-        raise common.JobInputError(
-            f"--ENGINE must be one of {', '.join(ENGINES)}, got {requested!r}"
-        )
-    if requested == "spark":
-        return "spark", None
+    """(engine, why not Arrow) for ``--ENGINE`` ``requested`` (see common.choose_arrow_engine):
+    Arrow takes CSV in a UTC session only."""
+    chosen, why = common.choose_arrow_engine(
+        requested, files, paths, ARROW_MAX_INPUT_BYTES, numpy=True
+    )
+    if chosen != "arrow":
+        return chosen, why
     if fmt != "csv":
         return "spark", "the Arrow engine reads CSV; JSON input takes Spark"
-    why = common.arrow_available() or _numpy_missing()
-    size = sum(common.text_bytes(f) for f in files)
-    if why is None and requested == "auto" and size > ARROW_MAX_INPUT_BYTES:
-        why = (
-            f"the input (about {size} bytes decompressed) is larger than the Arrow engine takes "
-            f"under --ENGINE auto ({ARROW_MAX_INPUT_BYTES} bytes)"
-        )
     zone = spark.conf.get("spark.sql.session.timeZone", "UTC") or "UTC"
-    if why is None and zone not in UTC_ZONES:
-        why = f"the session time zone is {zone}; the Arrow engine reads times in UTC"
-    if why is None:
-        why = common.arrow_refuses(paths)
-    return ("spark", why) if why else ("arrow", None)
-
-
-def _numpy_missing() -> str | None:
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return "NumPy is not installed"
-    return None
+    if zone not in UTC_ZONES:
+        return "spark", f"the session time zone is {zone}; the Arrow engine reads times in UTC"
+    return "arrow", None
 
 
 # --------------------------------------------------------------------------------------------
