@@ -65,7 +65,7 @@ export default definePipeline({
       "--ENGINE": {
         required: false,
         description:
-          "auto (default: Arrow in the driver for CSV inputs up to 2 GiB, else Spark), arrow or spark",
+          "auto (default: Arrow on the driver for CSV and JSON lines up to 2 GiB, else Spark), arrow or spark",
         example: "auto",
       },
     },

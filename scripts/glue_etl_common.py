@@ -414,10 +414,14 @@ def publish_rejects(
 ) -> int:
     """Replace ``path`` with ``rejects`` as JSON lines (staged, then published), or clear stale
     rejects of an earlier run when there are none; returns how many were written."""
-    if not rejects:
+    return publish_reject_lines(spark, [json_line(r) for r in rejects], path, run_id)
+
+
+def publish_reject_lines(spark: SparkSession, lines: Sequence[str], path: str, run_id: str) -> int:
+    """:func:`publish_rejects` of rows already written as JSON lines."""
+    if not lines:
         delete_path(spark, path)
         return 0
-    lines = [_json_line(r) for r in rejects]
     staging = staging_path(path, run_id)
     if not _write_lines_with_arrow(spark, lines, staging, f"part-00000-{run_id}.json"):
         frame = spark.createDataFrame([(line,) for line in lines], "value string")
@@ -427,7 +431,21 @@ def publish_rejects(
     return len(lines)
 
 
-def _json_line(row: Mapping[str, Any]) -> str:
+#: What Spark's JSON writer (Jackson) escapes in a string, and how: control characters as
+#: ``\u00XX`` in upper case, the five with a short form as that, quote and backslash.
+JACKSON_ESCAPES = {c: f"\\u{c:04X}" for c in range(0x20)} | {
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
+
+
+def json_line(row: Mapping[str, Any]) -> str:
+    """A row as one line of JSON, as the rejects are written."""
     text = json.dumps(row, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -1491,6 +1509,11 @@ def arrow_open(path: str) -> Any:
     return filesystem.open_input_stream(inner, compression=gzip)
 
 
+def forget_s3_clients() -> None:
+    """Drops the S3 clients made so far (a forked process makes its own)."""
+    _s3_filesystem.cache_clear()
+
+
 @functools.cache
 def _s3_filesystem(bucket: str) -> Any:
     """One S3 client per bucket, in the bucket's region (the AWS SDK's default credentials)."""
@@ -1724,3 +1747,15 @@ def spark_file_name(spark: SparkSession, path: str) -> str:
     if uri.startswith("file:/") and not uri.startswith("file:///"):
         uri = "file:///" + uri[len("file:/") :]
     return uri
+
+
+def spread_by_size(sizes: Sequence[int], tasks: int) -> list[list[int]]:
+    """Indexes of items of these sizes in ``tasks`` shares of about equal size (largest item
+    first to the lightest share), each share in the listed order; no share is empty."""
+    shares: list[list[int]] = [[] for _ in range(max(1, min(tasks, len(sizes))))]
+    load = [0] * len(shares)
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        lightest = load.index(min(load))
+        shares[lightest].append(i)
+        load[lightest] += sizes[i]
+    return [sorted(share) for share in shares if share]

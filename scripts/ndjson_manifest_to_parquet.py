@@ -560,16 +560,6 @@ def plan_files(
 
 # Spark's text reader ends a line at LF, CRLF or a lone CR.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# What Spark's ``to_json`` (Jackson) escapes in a string, and how.
-_SPARK_JSON_ESCAPES = {c: f"\\u{c:04X}" for c in range(0x20)} | {
-    0x08: "\\b",
-    0x09: "\\t",
-    0x0A: "\\n",
-    0x0C: "\\f",
-    0x0D: "\\r",
-    0x22: '\\"',
-    0x5C: "\\\\",
-}
 
 
 @dataclass
@@ -723,7 +713,7 @@ def spark_json(row: dict[str, str | None], keys: Iterable[str]) -> str:
     """``keys`` of ``row`` as Spark's ``to_json`` writes a ``map<string,string>``."""
 
     def text(v: str) -> str:
-        return '"' + v.translate(_SPARK_JSON_ESCAPES) + '"'
+        return '"' + v.translate(common.JACKSON_ESCAPES) + '"'
 
     return (
         "{"
@@ -1404,18 +1394,12 @@ def _import_engine(_: int) -> None:
 
 
 def plan_tasks(files: Sequence[tuple[str, str, int]], tasks: int) -> list[EngineTask]:
-    """(path, source, bytes) → ``tasks`` shares of about equal bytes (largest file first to the
-    lightest share), each keeping the listed order."""
-    shares: list[list[int]] = [[] for _ in range(max(1, min(tasks, len(files))))]
-    load = [0] * len(shares)
-    for i in sorted(range(len(files)), key=lambda i: -files[i][2]):
-        lightest = load.index(min(load))
-        shares[lightest].append(i)
-        load[lightest] += files[i][2]
+    """(path, source, bytes) → ``tasks`` shares of about equal bytes, each keeping the listed
+    order (see common.spread_by_size)."""
+    shares = common.spread_by_size([f[2] for f in files], tasks)
     return [
-        EngineTask(n, tuple((files[i][0], files[i][1]) for i in sorted(share)))
+        EngineTask(n, tuple((files[i][0], files[i][1]) for i in share))
         for n, share in enumerate(shares)
-        if share
     ]
 
 

@@ -19,8 +19,9 @@ currency sign and thousands separators; a quantity (``quantity``/``qty``), when 
 number that fits the table's ``int``. Spaces around these three values (any kind: line breaks
 inside quoted fields, no-break spaces, Unicode separators) are ignored. Everything else goes to
 the rejected path with a reason.
-Two engines write the same output (see ``convert``): Arrow in the driver for CSV inputs one machine
-cleans quickly, Spark for JSON and larger inputs, or whatever Arrow would judge differently.
+Two engines write the same output (see ``convert``): Arrow in the driver for CSV and JSON lines
+inputs one machine cleans quickly, Spark for JSON documents and larger inputs, or whatever Arrow
+would read or judge differently.
 Only the dates present in the run are replaced, each swapped in whole from a hidden staging folder
 (``glue_etl_common.publish_partitions``), so readers never see a date half-written and a retried
 run never duplicates rows; what a killed run left behind is repaired first (``recover``).
@@ -28,13 +29,20 @@ run never duplicates rows; what a killed run left behind is repaired first (``re
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
+import json.scanner
+import math
+import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -99,16 +107,27 @@ def flatten(df: DataFrame, sep: str = "_") -> DataFrame:
             paths.append(path)
 
     walk([], df.schema)
+    return df.select(
+        *[
+            F.col(".".join(f"`{p}`" for p in path)).alias(name)
+            for path, name in zip(paths, flat_names(paths, sep), strict=True)
+        ]
+    )
+
+
+def flat_names(paths: Sequence[Sequence[str]], sep: str = "_") -> list[str]:
+    """The column name of each leaf path, in order: its parts joined by ``sep``, with ``_2``,
+    ``_3``… on a name already taken."""
     taken: set[str] = set()
-    columns: list[Column] = []
+    names: list[str] = []
     for path in paths:
         base = sep.join(path) or "_blank"
         name, n = base, 2
         while name in taken:
             name, n = f"{base}{sep}{n}", n + 1
         taken.add(name)
-        columns.append(F.col(".".join(f"`{p}`" for p in path)).alias(name))
-    return df.select(*columns)
+        names.append(name)
+    return names
 
 
 def as_text(df: DataFrame, name: str) -> Column:
@@ -371,7 +390,8 @@ def json_layout(head: bytes, complete: bool) -> str:
     """``lines`` when every whole line of a file's head is one JSON value (NDJSON, which Spark
     reads natively), else ``document``: a pretty-printed object, an array spread over lines, or
     several values on a line, which a line reader would turn into corrupt or lost rows."""
-    lines = head.decode("utf-8-sig", errors="replace").splitlines()
+    # Lines as Spark's reader splits them: at LF, CR and CRLF only (not at U+2028 and the like).
+    lines = spark_lines(head.decode("utf-8-sig", errors="replace"))
     if not complete:
         lines = lines[:-1]  # may be cut short
     seen = False
@@ -789,7 +809,11 @@ def arrow_rows(
         bad = pc.is_valid(reason)
         table = pa.table([*texts.values(), reason], names=[*roles.columns, common.REJECT_REASON])
         for row in table.filter(bad).to_pylist():
-            out = {k: v for k, v in row.items() if v is not None and k != common.REJECT_REASON}
+            out = {
+                k: _without_nulls(v)
+                for k, v in row.items()
+                if v is not None and k != common.REJECT_REASON
+            }
             out[common.SOURCE_FILE] = source
             out[common.REJECT_REASON] = row[common.REJECT_REASON]
             rejects.append(out)
@@ -803,6 +827,16 @@ def arrow_rows(
     )
     arrays.append(pc.take(folders, pa.array(which.reshape(-1))))
     return pa.RecordBatch.from_arrays(arrays, names=[*roles.columns, "__folder"]), rejects
+
+
+def _without_nulls(value: Any) -> Any:
+    """A value as Spark's JSON writer writes it: struct fields that are null left out (inside
+    arrays too; an array keeps its null elements)."""
+    if type(value) is dict:
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def parquet_options() -> Any:
@@ -832,11 +866,7 @@ def arrow_convert(
 
     now_micros = time.time_ns() // 1000
     items = [(header, path) for header, paths in plan.groups.items() for path in paths]
-    types = {roles.timestamp: pa.timestamp("us", tz="UTC")}
-    if roles.amount:
-        types[roles.amount] = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
-    if roles.quantity:
-        types[roles.quantity] = pa.int32()
+    types = _role_types(roles)
     schema = pa.schema(
         [(c, types.get(c, pa.string())) for c in roles.columns] + [("__folder", pa.string())]
     )
@@ -865,6 +895,18 @@ def arrow_convert(
     return counts, rejects
 
 
+def _role_types(roles: Roles) -> dict[str, Any]:
+    """The Arrow types of the time, amount and quantity columns as written."""
+    import pyarrow as pa
+
+    types = {roles.timestamp: pa.timestamp("us", tz="UTC")}
+    if roles.amount:
+        types[roles.amount] = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
+    if roles.quantity:
+        types[roles.quantity] = pa.int32()
+    return types
+
+
 def choose_engine(
     requested: str,
     fmt: str,
@@ -873,18 +915,718 @@ def choose_engine(
     spark: SparkSession,
 ) -> tuple[str, str | None]:
     """(engine, why not Arrow) for ``--ENGINE`` ``requested`` (see common.choose_arrow_engine):
-    Arrow takes CSV in a UTC session only."""
+    Arrow takes CSV and JSON lines in a UTC session only."""
     chosen, why = common.choose_arrow_engine(
         requested, files, paths, ARROW_MAX_INPUT_BYTES, numpy=True
     )
     if chosen != "arrow":
         return chosen, why
-    if fmt != "csv":
-        return "spark", "the Arrow engine reads CSV; JSON input takes Spark"
     zone = spark.conf.get("spark.sql.session.timeZone", "UTC") or "UTC"
     if zone not in UTC_ZONES:
         return "spark", f"the session time zone is {zone}; the Arrow engine reads times in UTC"
     return "arrow", None
+
+
+# --------------------------------------------------------------------------------------------
+# The Arrow engine for JSON lines: each line parsed on the driver as Spark's reader reads it
+# --------------------------------------------------------------------------------------------
+#
+# Spark reads JSON lines (``primitivesAsString``) under one schema inferred from every record:
+# numbers, booleans and strings are strings (numbers spelled as Java spells them), objects are
+# structs with their fields sorted by name, and a field whose kinds disagree (an object in one
+# record, a string in another) is a string holding the value's compact JSON. The engine guesses
+# that schema from the files' heads, reads every line with Python's parser into columns under it
+# and, if a record holds a type the guess lacks, infers the whole schema and reads again. The
+# files are shared between processes forked from the driver, one per core. What Python's parser
+# and Spark's would read differently (a line that is not one JSON object, a duplicate key, a lone
+# surrogate, a number too large for a double, invalid UTF-8) sends the run to Spark before
+# anything is published.
+
+#: Records per Arrow batch: bounds each process's memory on large files.
+JSON_BATCH_LINES = 1 << 16
+#: Bounds of the pieces large files are read in (a piece per process at least, when it can).
+PIECE_MIN_BYTES, PIECE_MAX_BYTES = 8 << 20, 64 << 20
+#: Inferred types as the engine spells them: these two strings, a dict (a struct: field -> type)
+#: or a one-element list (an array of that element type).
+JSON_TEXT, JSON_NULL = "string", "null"
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the reverse: a surrogate
+# pair escaped (as Python's json.dumps writes non-BMP characters) is one character to both.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a quick scan first: rarely present
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def json_type(value: Any) -> Any:
+    """The type Spark's reader infers for one parsed JSON value."""
+    if value is None:
+        return JSON_NULL
+    if type(value) is dict:
+        return {k: json_type(v) for k, v in value.items()}
+    if type(value) is list:
+        element: Any = JSON_NULL
+        for item in value:
+            element = merge_json_types(element, json_type(item))
+        return [element]
+    return JSON_TEXT
+
+
+def merge_json_types(a: Any, b: Any) -> Any:
+    """Spark's merge of two inferred types: a null type gives way, structs merge by field and
+    arrays by element, and any other pair of different kinds is a string."""
+    if a == JSON_NULL:
+        return b
+    if b == JSON_NULL:
+        return a
+    if type(a) is dict and type(b) is dict:
+        merged = dict(a)
+        for name, t in b.items():
+            merged[name] = merge_json_types(merged[name], t) if name in merged else t
+        return merged
+    if type(a) is list and type(b) is list:
+        return [merge_json_types(a[0], b[0])]
+    return JSON_TEXT
+
+
+def _utf16(name: str) -> bytes:
+    return name.encode("utf-16-be", "surrogatepass")
+
+
+def sorted_fields(struct: Mapping[str, Any]) -> list[str]:
+    """Field names in Spark's order (Java's string order: by UTF-16 code unit)."""
+    return sorted(struct, key=_utf16)
+
+
+def spark_json_type(t: Any) -> Any:
+    """The type a field is read as once inference ends (fields sorted, a null-only field a
+    string), or None for one Spark drops (an object that is always empty, arrays of them); a
+    field whose key is empty is dropped too."""
+    if t in (JSON_NULL, JSON_TEXT):
+        return JSON_TEXT
+    if type(t) is list:
+        element = spark_json_type(t[0])
+        return None if element is None else [element]
+    fields = {k: c for k in sorted_fields(t) if k and (c := spark_json_type(t[k])) is not None}
+    return fields or None
+
+
+def arrow_json_type(t: Any) -> Any:
+    """The Arrow type of a field Spark reads as ``t`` (see :func:`spark_json_type`)."""
+    import pyarrow as pa
+
+    if t == JSON_TEXT:
+        return pa.string()
+    if type(t) is list:
+        return pa.list_(arrow_json_type(t[0]))
+    return pa.struct([(k, arrow_json_type(v)) for k, v in t.items()])
+
+
+def java_double(value: float) -> str:
+    """A double as Java's ``Double.toString`` spells it when that is the shortest round-trip
+    form (almost always; :func:`java_doubles` asks Java for the exceptions): plain between
+    1e-3 and 1e7, else ``d.dddE±n``, always with a fractional digit."""
+    if 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # Python's spelling there is Java's notation already
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign, text = ("-", repr(-value)) if value < 0 else ("", repr(value))
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    point = len(whole) + int(exponent or 0) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0") or "0"
+    if 1e-3 <= abs(value) < 1e7:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return f"{sign}{digits}{'0' * (point - len(digits))}.0"
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{point - 1}"
+
+
+def java_doubles(spark: SparkSession, reprs: Sequence[str]) -> list[str]:
+    """Java's ``Double.toString`` of each double (given as Python's repr), as Spark's JSON reader
+    spells a number it reads as a string; in one call to the driver's JVM."""
+    if not reprs:
+        return []
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    try:
+        # MLlib's dense vector parses with Double.parseDouble and prints with Double.toString.
+        text = jvm.org.apache.spark.mllib.linalg.Vectors.parse(f"[{','.join(reprs)}]").toString()
+        spelled = str(text)[1:-1].split(",")
+    except Exception:  # noqa: BLE001 - MLlib missing: Spark's cast spells them alike, slower
+        frame = spark.createDataFrame([("\n".join(reprs),)], "v string")
+        row = frame.selectExpr(
+            "concat_ws('\\n', transform(split(v, '\\n'), x -> string(double(x))))"
+        ).first()
+        spelled = str(row[0]).split("\n")  # type: ignore[index]
+    if len(spelled) != len(reprs):
+        raise RuntimeError(f"Java spelled {len(spelled)} doubles of {len(reprs)}")
+    return spelled
+
+
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _text_of(value: str, name: str | None = None) -> str:
+    """Source of an expression for :meth:`JsonColumns.text` of ``value`` (assigned to ``name``
+    first when given), with strings, integers and known doubles spelled inline."""
+    x = name or value
+    bound = f"({name} := {value})" if name else value
+    return (
+        f"({x} if (t := type({bound})) is str else str({x}) if t is int"
+        f" else known({x}) or text({x}) if t is float else text({x}))"
+    )
+
+
+class _Widened(Exception):
+    """A record holds a type the schema its lines are read under lacks."""
+
+
+def _null_only(v: Any) -> None:
+    if v is not None:
+        raise _Widened
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise _DuplicateKey("an object repeats a key")
+    return record
+
+
+class JsonColumns:
+    """Parsed JSON records read into flat columns under one inferred schema, as Spark's reader
+    reads them under it: structs flattened to leaves (in Spark's order), strings and arrays
+    kept. Raises _Widened at a record holding a type the schema lacks. ``floats``: Java's
+    spelling of doubles met so far, shared between readers."""
+
+    def __init__(self, schema: dict[str, Any], floats: dict[float, str]) -> None:
+        self.floats = floats
+        self.paths: list[tuple[str, ...]] = []
+        self.types: list[Any] = []
+        self._columns: list[list[Any]] = []
+        self._appends: list[str] = []
+        # The reader is compiled from the schema to Python source: a record is read in one call,
+        # with its fields' tests and appends inline (a tree of closures is several times slower).
+        self._env: dict[str, Any] = {"W": _Widened, "text": self.text, "known": floats.get}
+        self._functions: list[str] = []
+        body = self._struct(schema, "r", (), 1)
+        source = "\n".join([*self._functions, "def add(r):", *body])
+        try:
+            exec(compile(source, "<json reader>", "exec"), self._env)  # noqa: S102 - our source
+        except (RecursionError, SyntaxError, MemoryError) as e:
+            raise common.ArrowFallback(f"JSON nested too deep for the Arrow engine: {e}") from e
+        self.add: Callable[[dict[str, Any]], None] = self._env["add"]
+
+    def take(self) -> list[list[Any]]:
+        """The columns read since the last call."""
+        columns = [list(c) for c in self._columns]
+        for c in self._columns:
+            c.clear()
+        return columns
+
+    def _name(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self._env)}"
+        self._env[name] = value
+        return name
+
+    def _column(self, path: tuple[str, ...], kept: Any) -> str:
+        column: list[Any] = []
+        self._columns.append(column)
+        self.paths.append(path)
+        self.types.append(kept)
+        self._appends.append(self._name("c", column.append))
+        return self._appends[-1]
+
+    def _struct(self, t: dict[str, Any], var: str, path: tuple[str, ...], depth: int) -> list[str]:
+        """Lines reading the struct in ``var`` (a dict) into columns, leaves in Spark's order."""
+        pad = "    " * depth
+        names = self._name("N", frozenset(t))
+        lines = [f"{pad}if not {names}.issuperset({var}):", f"{pad}    raise W"]
+        for field in sorted_fields(t):
+            if not field:
+                continue  # Spark drops a field whose key is empty, whatever it holds
+            ft, sub = t[field], f"v{depth}"
+            lines.append(f"{pad}{sub} = {var}.get({field!r})")
+            if type(ft) is dict:
+                first = len(self._columns)
+                inner = self._struct(ft, sub, (*path, field), depth + 1)
+                nulls = [f"{pad}    {a}(None)" for a in self._appends[first:]]
+                lines += [f"{pad}if {sub} is None:", *(nulls or [f"{pad}    pass"])]
+                lines += [
+                    f"{pad}elif type({sub}) is dict:",
+                    *inner,
+                    f"{pad}else:",
+                    f"{pad}    raise W",
+                ]
+                continue
+            kept = spark_json_type(ft)
+            if ft == JSON_TEXT:
+                append = self._column((*path, field), kept)
+                lines.append(f"{pad}{append}({_text_of(sub)})")
+                continue
+            convert = self._converter(ft)
+            if kept is None:  # read for its type only: Spark drops the field
+                lines.append(f"{pad}{convert}({sub})")
+            else:
+                lines.append(f"{pad}{self._column((*path, field), kept)}({convert}({sub}))")
+        return lines
+
+    def _converter(self, t: Any) -> str:
+        """The name of a function converting a value of type ``t`` (not a string) as it is
+        kept in an array or a struct inside one."""
+        if t == JSON_NULL:
+            return self._name("null", _null_only)
+        name = self._name("f", None)
+        if type(t) is list:
+            element = t[0]
+            item = _text_of("x") if element == JSON_TEXT else f"{self._converter(element)}(x)"
+            body = [
+                "    if type(v) is not list:",
+                "        raise W",
+                f"    return [{item} for x in v]",
+            ]
+        else:
+            names = self._name("N", frozenset(t))
+            body = [f"    if type(v) is not dict or not {names}.issuperset(v):", "        raise W"]
+            kept: list[str] = []
+            for field in filter(None, sorted_fields(t)):
+                ft = t[field]
+                if ft == JSON_TEXT:
+                    kept.append(f"{field!r}: {_text_of(f'v.get({field!r})', 'x')}")
+                elif spark_json_type(ft) is None:
+                    body.append(f"    {self._converter(ft)}(v.get({field!r}))")
+                else:
+                    kept.append(f"{field!r}: {self._converter(ft)}(v.get({field!r}))")
+            body.append(f"    return {{{', '.join(kept)}}}")
+        self._functions += [f"def {name}(v):", "    if v is None:", "        return None", *body]
+        return name
+
+    def text(self, v: Any) -> str | None:
+        """A value as Spark's reader gives it to a string field (strings are handled inline)."""
+        if v is None:
+            return None
+        kind = type(v)
+        if kind is float:
+            return self.floats.get(v) or self.double(v)
+        if kind is int:
+            return str(v)
+        if kind is str:
+            return v
+        if kind is bool:
+            return "true" if v else "false"
+        return self.compact(v)
+
+    def double(self, v: float) -> str:
+        if not math.isfinite(v):
+            raise common.ArrowFallback(
+                f"a JSON number beyond a double ({v}): Spark's reader spells it its own way"
+            )
+        text = java_double(v)
+        if v != 0:  # 0.0 and -0.0 are one key
+            self.floats.setdefault(v, text)
+        return self.floats.get(v, text)
+
+    def compact(self, v: Any) -> str:
+        """An object or array as Spark's reader (Jackson) writes it into a string field: keys in
+        their order, no spaces, numbers spelled as Java spells them."""
+        kind = type(v)
+        if kind is dict:
+            parts = []
+            for k, x in v.items():
+                kx = type(x)
+                if kx is str:
+                    parts.append(f"{_jackson_string(k)}:{_jackson_string(x)}")
+                elif kx is int:
+                    parts.append(f"{_jackson_string(k)}:{x}")
+                else:
+                    parts.append(f"{_jackson_string(k)}:{self.compact(x)}")
+            return "{" + ",".join(parts) + "}"
+        if kind is list:
+            return "[" + ",".join(self.compact(x) for x in v) + "]"
+        if kind is str:
+            return _jackson_string(v)
+        return "null" if v is None else str(self.text(v))
+
+
+def _jackson_string(text: str) -> str:
+    quoted = _quote(text)  # C speed; spells control characters' escapes in lower case
+    if "\\u00" in quoted:
+        quoted = f'"{text.translate(common.JACKSON_ESCAPES)}"'
+    if not text.isascii() and max(text) > "\uffff":
+        # Jackson's UTF-8 writer escapes a character beyond U+FFFF as its UTF-16 pair.
+        quoted = _ASTRAL.sub(_escaped_pair, quoted)
+    return quoted
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _escaped_pair(match: re.Match[str]) -> str:
+    code = ord(match.group()) - 0x10000
+    return f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}"
+
+
+@dataclass(frozen=True)
+class JsonPlan:
+    """JSON input files by layout, with each non-empty file's head."""
+
+    lines: list[common.InputFile]
+    documents: list[common.InputFile]
+    heads: dict[str, bytes]
+
+
+def plan_json(spark: SparkSession, files: Sequence[common.InputFile]) -> JsonPlan:
+    nonempty = [f for f in files if f.size > 0]
+    heads = common.map_in_threads(
+        lambda f: common.read_head(spark, f.path, HEAD_BYTES + 1), nonempty
+    )
+    plan = JsonPlan([], [], {})
+    for f, head in zip(nonempty, heads, strict=True):
+        if not head.strip() and len(head) <= HEAD_BYTES:
+            continue  # blank throughout (a longer file is read whole, as a document)
+        plan.heads[f.path] = head
+        layout = json_layout(head[:HEAD_BYTES], complete=len(head) <= HEAD_BYTES)
+        (plan.lines if layout == "lines" else plan.documents).append(f)
+    return plan
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The lines of a file that start in bytes [start, stop) (stop -1: to the end), as Spark
+    splits a file between tasks; ``source`` names the file as Spark's ``_metadata`` does."""
+
+    path: str
+    source: str
+    start: int = 0
+    stop: int = -1
+
+
+def file_pieces(path: str, source: str, size: int, piece_bytes: int) -> list[Piece]:
+    """A file in pieces of equal size, at most ``piece_bytes`` each (a gzip file whole: it
+    cannot be split)."""
+    if path.lower().endswith(".gz") or size <= piece_bytes:
+        return [Piece(path, source)]
+    n = -(-size // piece_bytes)
+    bounds = [size * k // n for k in range(n)]
+    return [
+        Piece(path, source, start, bounds[k + 1] if k + 1 < n else -1)
+        for k, start in enumerate(bounds)
+    ]
+
+
+def json_piece_lines(piece: Piece) -> list[str]:
+    """A piece's lines as Spark's reader splits them (at LF, CR and CRLF), after a leading
+    byte-order mark; ArrowFallback for text Python's parser would read differently."""
+    if piece.start == 0 and piece.stop < 0:
+        with common.arrow_open(piece.path) as stream:
+            data = stream.read()
+    else:
+        filesystem, inner = common.arrow_filesystem(piece.path)
+        with filesystem.open_input_file(inner) as f:
+            size = f.size()
+            begin = _line_start(f, piece.start, size)
+            end = size if piece.stop < 0 else _line_start(f, piece.stop, size)
+            data = f.read_at(max(0, end - begin), begin)
+    try:
+        # A byte-order mark counts only at the start of the file, as Spark skips it there.
+        text = data.decode("utf-8-sig" if piece.start == 0 else "utf-8")
+    except UnicodeDecodeError as e:
+        raise common.ArrowFallback(f"{piece.path}: not UTF-8 ({e})") from e
+    if _SURROGATE_ESCAPE.search(text) and _LONE_SURROGATE.search(text):
+        raise common.ArrowFallback(
+            f"{piece.path}: a lone surrogate escape, which Spark reads its own way"
+        )
+    return spark_lines(text)
+
+
+def _line_start(f: Any, offset: int, size: int) -> int:
+    """Where the first line starting at or after ``offset`` starts (``size`` if none does): after
+    the first LF, CR or CRLF from ``offset - 1`` on."""
+    if offset <= 0:
+        return 0
+    at = offset - 1
+    while at < size:
+        chunk = f.read_at(min(1 << 16, size - at), at)
+        breaks = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+        if not breaks:
+            at += len(chunk)
+            continue
+        i = at + min(breaks)
+        if chunk[min(breaks) : min(breaks) + 1] == b"\r" and f.read_at(1, i + 1) == b"\n":
+            return i + 2
+        return i + 1
+    return size
+
+
+def spark_lines(text: str) -> list[str]:
+    """Text split at LF, CR and CRLF, as Spark's line reader splits it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def line_records(lines: Sequence[str], source: str) -> Iterator[dict[str, Any]]:
+    """The objects of JSON lines, blank lines skipped; ArrowFallback at any other line."""
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys)
+    # The scanner without decode()'s regex for spaces around the value: a line that starts with
+    # one, or fails, takes decode() for its exact error.
+    scan = json.scanner.make_scanner(decoder)  # type: ignore[attr-defined]
+    for number, line in enumerate(lines, 1):
+        try:
+            record, end = scan(line, 0)
+        except (StopIteration, ValueError):
+            if not line.strip(" \t"):
+                continue
+            try:
+                record, end = decoder.decode(line), len(line)
+            except ValueError as e:
+                raise common.ArrowFallback(
+                    f"{source}: line {number} is not one JSON object as Python's parser and"
+                    f" Spark's both read it: {str(e)[:120]}"
+                ) from e
+        if end != len(line) and line[end:].strip(" \t"):
+            raise common.ArrowFallback(f"{source}: line {number} has text after its JSON value")
+        if type(record) is not dict:
+            raise common.ArrowFallback(f"{source}: line {number} is a JSON value, not an object")
+        yield record
+
+
+def head_schema(plan: JsonPlan) -> dict[str, Any]:
+    """The schema the heads' whole lines infer: the engine's first guess at the input's."""
+    schema: Any = {}
+    for path, head in plan.heads.items():
+        text = head[:HEAD_BYTES].decode("utf-8-sig", errors="replace")
+        lines = spark_lines(text)
+        if len(head) > HEAD_BYTES:
+            lines = lines[:-1]  # may be cut short
+        try:
+            for record in line_records(lines, path):
+                schema = merge_json_types(schema, json_type(record))
+        except common.ArrowFallback:
+            continue  # the full read reports it
+    return schema
+
+
+def json_shape(
+    columns: JsonColumns, given: tuple[str | None, str | None]
+) -> tuple[list[str], Roles, dict[str, Any]]:
+    """(column names as written, roles, Arrow type by name) of JSON read into ``columns``;
+    ArrowFallback where the Spark engine would merge or rename columns differently."""
+    import pyarrow as pa
+
+    names = flat_names(columns.paths)
+    variants = [g for g in case_groups(names).values() if len(g) > 1]
+    if variants:
+        raise common.ArrowFallback(f"keys differing only in case: {variants[0]}")
+    own = sorted(c for c in names if c.lower() in OWN_COLUMNS)
+    if own:
+        raise common.ArrowFallback(f"input columns named like the job's own: {own}")
+    roles = roles_of(names, *given)
+    fields = [roles.renamed.get(n, n) for n in names]
+    types = dict(zip(fields, (arrow_json_type(t) for t in columns.types), strict=True))
+    for role in (roles.timestamp, roles.amount, roles.quantity):
+        if role is not None and types[role] != pa.string():
+            raise common.ArrowFallback(f"the column {role} holds {types[role]}, not text")
+    return fields, roles, types
+
+
+@dataclass(frozen=True)
+class JsonJob:
+    """What every task of the JSON engine needs, taken in the driver."""
+
+    schema: dict[str, Any]
+    floats: dict[float, str]  # Java's spelling of doubles where Python's shortest differs
+    given: tuple[str | None, str | None]
+    staging: str
+    run_id: str
+    max_rows: int
+    now_micros: int
+
+
+#: The rows a task returns: (kind, value, text) — ("double", the reprs of the doubles
+#: it spelled, their spellings; each one per line), ("reject", its rejected rows as JSON lines,
+#: ""), ("done", counts as JSON, ""), ("schema", the whole schema of its files as JSON, "") or
+#: ("fallback", why, ""). One row of each kind at most: rows cost more than their bytes.
+def json_task(index: int, pieces: Sequence[Piece], job: JsonJob) -> Iterator[tuple]:
+    """One task of the JSON engine: its pieces of files → Parquet parts under ``job.staging``;
+    yields rows as the comment above says."""
+    import pyarrow as pa
+
+    # Parsed records are short-lived but many: the cyclic collector would walk every kept value
+    # of a batch again and again, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    clock = time.perf_counter
+    started = clock()
+    # Where a task's time goes: parsing into columns, Arrow arrays and the checks, the rest
+    # (reading the files and writing Parquet).
+    seconds = {"parse": 0.0, "check": 0.0}
+    floats = dict(job.floats)
+    rejects: list[dict[str, object]] = []
+    read = 0
+    try:
+        columns = JsonColumns(job.schema, floats)
+        fields, roles, types = json_shape(columns, job.given)
+
+        def batch(n: int, source: str) -> Any:
+            nonlocal read
+            read += n
+            mark = clock()
+            arrays = [
+                pa.array(c, type=types[f]) for c, f in zip(columns.take(), fields, strict=True)
+            ]
+            rows = pa.RecordBatch.from_arrays(arrays, names=fields)
+            good, bad = arrow_rows(rows, fields, roles, job.now_micros, source)
+            rejects.extend(bad)
+            seconds["check"] += clock() - mark
+            return good
+
+        def batches() -> Iterator[Any]:
+            for piece, lines in common.prefetched(pieces, json_piece_lines):
+                source = piece.source
+                pending = 0
+                mark = clock()
+                for record in line_records(lines, source):
+                    columns.add(record)
+                    pending += 1
+                    if pending == JSON_BATCH_LINES:
+                        seconds["parse"] += clock() - mark
+                        yield batch(pending, source)
+                        pending, mark = 0, clock()
+                seconds["parse"] += clock() - mark
+                if pending:
+                    yield batch(pending, source)
+
+        out_types = {**types, **_role_types(roles)}
+        schema = pa.schema([(f, out_types[f]) for f in fields] + [("__folder", pa.string())])
+        try:
+            written = common.arrow_write_folders(
+                schema,
+                batches(),
+                job.staging,
+                f"{index:05d}-{job.run_id}",
+                job.max_rows,
+                parquet_options(),
+            )
+        except _Widened:
+            whole: Any = job.schema
+            for piece in pieces:
+                for record in line_records(json_piece_lines(piece), piece.source):
+                    whole = merge_json_types(whole, json_type(record))
+            yield "schema", json.dumps(whole), ""
+            return
+    except (common.ArrowFallback, OSError) as e:
+        yield "fallback", (str(e).splitlines() or [type(e).__name__])[0][:300], ""
+        return
+    finally:
+        if collecting:
+            gc.enable()
+    spelled = [(repr(v), text) for v, text in floats.items() if v not in job.floats]
+    if spelled:
+        yield "double", "\n".join(v for v, _ in spelled), "\n".join(t for _, t in spelled)
+    if rejects:
+        yield "reject", "\n".join(common.json_line(row) for row in rejects), ""
+    seconds["other"] = clock() - started - seconds["parse"] - seconds["check"]
+    done = {"read": read, "written": written, "seconds": seconds, **_role_summary(roles)}
+    yield "done", json.dumps(done), ""
+
+
+def arrow_json_convert(
+    spark: SparkSession,
+    plan: JsonPlan,
+    given: tuple[str | None, str | None],
+    staging: str,
+    run_id: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """Processes forked from the driver write the good rows of JSON lines files under
+    ``staging`` with Arrow; returns the counts (with the columns' roles and how many times the
+    input was read) and the rejected rows as JSON lines. Raises ArrowFallback before writing a
+    row the Spark engine would read or judge differently."""
+    cores = os.cpu_count() or 1
+    total = sum(common.text_bytes(f) for f in plan.lines)
+    # Large files are split, so that one file does not keep the other cores idle.
+    piece_bytes = min(max(total // (4 * cores), PIECE_MIN_BYTES), PIECE_MAX_BYTES)
+    pieces: list[Piece] = []
+    sizes: list[int] = []
+    for f in plan.lines:
+        split = file_pieces(f.path, common.spark_file_uri(spark, f.path), f.size, piece_bytes)
+        pieces += split
+        sizes += [common.text_bytes(f) // len(split)] * len(split)
+    shares = common.spread_by_size(sizes, cores)
+    head_bytes = sum(len(h) for h in plan.heads.values())
+    head_lines = sum(len(spark_lines(h.decode("latin-1"))) for h in plan.heads.values())
+    max_rows = max(1000, int(TARGET_FILE_BYTES / max(1.0, head_bytes / head_lines)))
+    job = JsonJob(head_schema(plan), {}, given, staging, run_id, max_rows, time.time_ns() // 1000)
+    json_shape(JsonColumns(job.schema, {}), given)  # a fallback found before any task starts
+    tasks = [(n, [pieces[i] for i in share]) for n, share in enumerate(shares)]
+    for passes in range(1, 4):
+        rows = run_json_tasks(tasks, job)
+        by_kind: dict[str, list[tuple[str, str, str]]] = {}
+        for row in rows:
+            by_kind.setdefault(row[0], []).append(row)
+        if "fallback" in by_kind:
+            raise common.ArrowFallback(by_kind["fallback"][0][1])
+        # Doubles were spelled in Python's shortest form; Java's is longer for a few (1e23).
+        reprs = [v for r in by_kind.get("double", []) for v in r[1].split("\n")]
+        texts = [t for r in by_kind.get("double", []) for t in r[2].split("\n")]
+        java = java_doubles(spark, reprs)
+        wrong = {float(v): j for v, t, j in zip(reprs, texts, java, strict=True) if t != j}
+        if "schema" in by_kind or wrong:
+            # Read again: under the whole input's schema (a type the heads lacked), or with
+            # Java's spelling of the doubles Python spells otherwise.
+            schema: Any = job.schema
+            for r in by_kind.get("schema", []):
+                schema = merge_json_types(schema, json.loads(r[1]))
+            job = replace(job, schema=schema, floats={**job.floats, **wrong})
+            common.delete_path(spark, staging)
+            continue
+        done = [json.loads(r[1]) for r in by_kind["done"]]
+        seconds = [d.pop("seconds") for d in done]
+        counts = {
+            **done[0],
+            "read": sum(d["read"] for d in done),
+            "written": sum(d["written"] for d in done),
+            "tasks": len(done),
+            "passes": passes,
+            "task_seconds": {k: round(sum(t[k] for t in seconds), 1) for k in seconds[0]},
+        }
+        return counts, [line for r in by_kind.get("reject", []) for line in r[1].split("\n")]
+    raise RuntimeError("the JSON schema or the spelling of its numbers did not settle")
+
+
+def run_json_tasks(tasks: Sequence[tuple[int, list[Piece]]], job: JsonJob) -> list[tuple]:
+    """The rows of every task, run in processes forked from the driver, one per core.
+
+    Not Spark tasks: a session's first Python job costs seconds before its first row, more
+    than the whole parse of a typical run, and forked processes share the loaded modules."""
+    if len(tasks) == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [row for index, files in tasks for row in json_task(index, files, job)]
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(len(tasks), mp_context=context) as pool:
+            done = pool.map(_json_task_rows, tasks, [job] * len(tasks))
+            return [row for rows in done for row in rows]
+    except BrokenProcessPool as e:  # a process killed (out of memory): Spark's engine spills
+        raise common.ArrowFallback(f"a process of the JSON engine died: {e}") from e
+
+
+def _json_task_rows(task: tuple[int, list[Piece]], job: JsonJob) -> list[tuple]:
+    import pyarrow as pa
+
+    common.forget_s3_clients()  # the AWS SDK does not survive a fork
+    pa.set_cpu_count(1)  # a process per core already: Arrow's own threads would only contend
+    return list(json_task(task[0], task[1], job))
+
+
+def _ship_module(spark: SparkSession) -> None:
+    if __name__ != "__main__":
+        # Imported (a test, a benchmark): workers unpickle this module's functions by name.
+        spark.sparkContext.addPyFile(os.path.abspath(__file__))
 
 
 # --------------------------------------------------------------------------------------------
@@ -969,34 +1711,23 @@ def read_raw(
     spark: SparkSession,
     files: Sequence[common.InputFile],
     fmt: str,
-    plan: common.CsvPlan | None = None,
+    plan: common.CsvPlan | JsonPlan | None = None,
 ) -> DataFrame | None:
     """All input rows as flat string columns with ``_corrupt_record`` and ``_source_file``; None
-    when the input holds no rows. ``plan``: the CSV files' heads, when already read."""
+    when the input holds no rows. ``plan``: the files' heads, when already read."""
     if fmt == "csv":
-        plan = plan or common.plan_csv(spark, files)
-        if not plan.groups:
+        csv = plan if isinstance(plan, common.CsvPlan) else common.plan_csv(spark, files)
+        if not csv.groups:
             return None
         return common.union_all(
-            common.read_csv(spark, cols, paths, plan.line_seps)
-            for cols, paths in plan.groups.items()
+            common.read_csv(spark, cols, paths, csv.line_seps) for cols, paths in csv.groups.items()
         )
-    nonempty = [f for f in files if f.size > 0]
-    heads = common.map_in_threads(
-        lambda f: common.read_head(spark, f.path, HEAD_BYTES + 1), nonempty
-    )
-    lines: list[str] = []
-    documents: list[str] = []
-    for f, head in zip(nonempty, heads, strict=True):
-        if not head.strip():
-            continue
-        layout = json_layout(head[:HEAD_BYTES], complete=len(head) <= HEAD_BYTES)
-        (lines if layout == "lines" else documents).append(f.path)
+    layouts = plan if isinstance(plan, JsonPlan) else plan_json(spark, files)
+    lines = [f.path for f in layouts.lines]
+    documents = [f.path for f in layouts.documents]
     frames = [read_json_lines(spark, lines)] if lines else []
     if documents:
-        if __name__ != "__main__":
-            # Imported (a test, a benchmark): workers unpickle the record splitter by module name.
-            spark.sparkContext.addPyFile(os.path.abspath(__file__))
+        _ship_module(spark)
         frame = read_json_documents(spark, documents)
         frames += [frame] if frame is not None else []
     if not frames:
@@ -1025,9 +1756,10 @@ def convert(
 ) -> dict[str, object]:
     """Cleans the input into Parquet by date and the rejected rows; returns counts.
 
-    ``engine``: ``auto`` (Arrow in the driver for CSV inputs up to :data:`ARROW_MAX_INPUT_BYTES`,
-    else Spark), ``arrow`` (Arrow for CSV whatever the size) or ``spark``. Both write the same
-    rows, folders and rejects; Arrow hands any input it would read differently to Spark.
+    ``engine``: ``auto`` (Arrow on the driver for CSV and JSON lines inputs up to
+    :data:`ARROW_MAX_INPUT_BYTES`, else Spark), ``arrow`` (Arrow whatever the size) or ``spark``.
+    Both write the same rows, folders and rejects; Arrow hands any input it would read
+    differently to Spark.
     """
     with session_settings(spark):
         return _convert(
@@ -1059,15 +1791,18 @@ def _convert(
     chosen, why_not_arrow = choose_engine(
         engine, fmt, files, [output_path, rejected_path, *(f.path for f in files)], spark
     )
+    json_plan = plan_json(spark, files) if fmt == "json" else None
     counts: dict[str, object] = {"read": 0, "written": 0, "rejected": 0, "files": len(files)}
     run_id = common.new_run_id()
     staging = common.staging_path(output_path, run_id)
     stages = {"plan": round(time.monotonic() - started, 1)}
     tally: dict[str, Any] | None = None
-    if chosen == "arrow" and plan is not None and plan.groups:
+    if chosen == "arrow" and json_plan is not None and json_plan.documents:
+        chosen, why_not_arrow = "spark", "JSON documents (not one object per line) take Spark"
+    if chosen == "arrow" and ((plan and plan.groups) or (json_plan and json_plan.lines)):
         mark = time.monotonic()
         try:
-            tally = _arrow_run(spark, plan, given, staging, rejected_path, run_id)
+            tally = _arrow_run(spark, plan or json_plan, given, staging, rejected_path, run_id)
         except (common.ArrowFallback, OSError) as e:
             # OSError: Arrow's own S3 client could not read or write where Spark's may.
             why_not_arrow, chosen = str(e).splitlines()[0][:300], "spark"
@@ -1077,7 +1812,7 @@ def _convert(
         stages["write"] = round(time.monotonic() - mark, 1)
     if tally is None:
         chosen = "spark"
-        raw = read_raw(spark, files, fmt, plan)
+        raw = read_raw(spark, files, fmt, plan or json_plan)
         if raw is None:
             common.delete_path(spark, rejected_path)
             return {
@@ -1107,13 +1842,17 @@ def _convert(
 
 def _arrow_run(
     spark: SparkSession,
-    plan: common.CsvPlan,
+    plan: common.CsvPlan | JsonPlan,
     given: tuple[str | None, str | None],
     staging: str,
     rejected_path: str,
     run_id: str,
 ) -> dict[str, Any]:
     """The Arrow engine's run: the good rows staged, the rejects published."""
+    if isinstance(plan, JsonPlan):
+        tally, lines = arrow_json_convert(spark, plan, given, staging, run_id)
+        tally["rejected"] = common.publish_reject_lines(spark, lines, rejected_path, run_id)
+        return tally
     data_columns, merged = csv_names(list(plan.groups))
     roles = roles_of(data_columns, *given)
     own = sorted(c for c in merged if c.lower() in OWN_COLUMNS)
