@@ -270,3 +270,11 @@ def test_json_engine_reads_and_writes_s3(spark, moto_endpoint: str, monkeypatch,
     body = s3.get_object(Bucket="sales-json", Key=key)["Body"].read()
     [row] = pq.read_table(pa.BufferReader(body)).to_pylist()
     assert (row["order_id"], str(row["amount"]), row["u_id"]) == ("1", "12.50", "1")
+
+
+def test_a_file_blank_for_its_first_64_kb_keeps_its_records(spark, tmp_path: Path):
+    record = '{"order_id": "late", "event_time": "2026-11-20T10:00:00Z", "amount": "1.00"}\n'
+    write_bytes(tmp_path / "in" / "a.ndjson", "\n" * 70_000 + record)
+    for engine in ("auto", "spark"):
+        counts = sales.convert(spark, str(tmp_path / "in"), str(tmp_path / engine), engine=engine)
+        assert (counts["read"], counts["written"]) == (1, 1), engine
