@@ -10,6 +10,9 @@ Shapes (generated once into bench/out/sales/ by the harness):
   json  8 NDJSON files of nested events whose types disagree between files (a user id that is a
         number in some files and a string in others, a device that is an object or a string,
         an amount that is a number or a string)
+  json-flat  8 NDJSON files of flat records, four times as many: times to the millisecond, an
+        amount that is a double, an integer or a string within each file, escaped and raw
+        non-ASCII text
 Contenders, each a fresh process on local[2] Spark or 2 DuckDB threads, writing Parquet
 partitioned by date=YYYY-MM-DD:
   job    scripts/sales_raw_to_processed.py as a user runs it
@@ -149,6 +152,44 @@ def gen_json(folder: Path, rows: int) -> int:
     return per * FILES
 
 
+def gen_json_flat(folder: Path, rows: int) -> int:
+    rng = random.Random(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    per = rows // FILES
+    notes = ["", "très bien", "two\nlines", 'a "quoted" word', "emoji 😀", "tab\tand \\ slash"]
+    for f in range(FILES):
+        with (folder / f"flat-{f:02d}.ndjson").open("w") as fh:
+            for i in range(per):
+                cents = rng.randrange(10**6)
+                kind = rng.random()
+                amount: object = cents / 100
+                if kind < 0.35:
+                    amount = f"{cents / 100:.2f}"
+                elif kind < 0.39:
+                    amount = cents // 100
+                elif kind < 0.40:
+                    amount = "n/a"
+                record = {
+                    "order_id": f"f{f}-{i}",
+                    "event_time": (
+                        f"2026-11-{1 + rng.randrange(28):02d}T{rng.randrange(24):02d}:"
+                        f"{rng.randrange(60):02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z"
+                    ),
+                    "amount": amount,
+                    "quantity": 1 + rng.randrange(9)
+                    if rng.random() < 0.8
+                    else str(rng.randrange(9)),
+                    "customer": f"c{rng.randrange(10**6)}",
+                    "channel": rng.choice(["web", "app", "store"]),
+                    "country": rng.choice(["NL", "DE", "FR", "BE"]),
+                    "coupon": "SAVE10" if rng.random() < 0.1 else None,
+                    "gift": rng.random() < 0.05,
+                    "note": rng.choice(notes),
+                }
+                fh.write(json.dumps(record, ensure_ascii=f % 2 == 0) + "\n")
+    return per * FILES
+
+
 # ---------------------------------------------------------------------------------------------
 # Contenders (run as `bench/sales.py --run NAME --shape S --input DIR --output DIR`)
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +199,8 @@ def shape_of(input_dir: str) -> str:
     names = os.listdir(input_dir)
     if any(n.startswith("orders-") for n in names):
         return "csv-text"
+    if any(n.startswith("flat-") for n in names):
+        return "json-flat"
     return "csv" if any(n.endswith(".csv") for n in names) else "json"
 
 
@@ -191,6 +234,11 @@ def run_duckdb(input_dir: str, output: str) -> None:
     if shape_of(input_dir).startswith("csv"):
         src = f"read_csv('{input_dir}/*.csv', union_by_name = true, all_varchar = true)"
         amount = "trim(amount)"
+    elif shape_of(input_dir) == "json-flat":
+        src = (
+            f"read_json('{input_dir}/*.ndjson', union_by_name = true, format = 'newline_delimited')"
+        )
+        amount = "trim(amount::varchar)"
     else:
         src = (
             f"(select * exclude (user), user.id::varchar as user_id, "
@@ -270,6 +318,7 @@ def main() -> None:
             Shape("csv", gen_csv, size=400_000, quick_size=8_000),
             Shape("csv-text", gen_csv_text, size=200_000, quick_size=4_000),
             Shape("json", gen_json, size=200_000, quick_size=4_000),
+            Shape("json-flat", gen_json_flat, size=800_000, quick_size=8_000),
         ],
         [
             Contender("job", job_argv, count_rows),
