@@ -604,6 +604,32 @@ def arrow_timestamp(text: Any) -> tuple[Any, Any]:
     n = len(text)
     micros = np.zeros(n, dtype=np.int64)
     known = np.zeros(n, dtype=bool)
+    unknown = np.zeros(n, dtype=bool)
+    # ISO texts first, in one pass (most times are); the other forms on the rest only. An ISO
+    # match has at most six fraction digits, so it is never "finer than microseconds".
+    parts = pc.extract_regex(text, _ISO)
+    iso = parts.is_valid().to_numpy(zero_copy_only=False)
+    if iso.any():
+        index = np.flatnonzero(iso)
+        value, valid = _civil_micros(parts if len(index) == n else parts.take(pa.array(index)))
+        micros[index] = value
+        known[index[valid]] = True
+    rest = np.flatnonzero(~iso)
+    if len(rest):
+        other = text if len(rest) == n else pc.take(text, pa.array(rest))
+        micros[rest], known[rest], unknown[rest] = _other_timestamps(other)
+    return pa.array(micros, pa.int64(), mask=~known), unknown
+
+
+def _other_timestamps(text: Any) -> tuple[Any, Any, Any]:
+    """(micros, known, unknown) of texts that are not ISO times as :data:`_ISO` reads them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    micros = np.zeros(n, dtype=np.int64)
+    known = np.zeros(n, dtype=bool)
 
     def where(pattern: str) -> Any:
         return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
@@ -628,26 +654,36 @@ def arrow_timestamp(text: Any) -> tuple[Any, Any]:
         where(r"^\d{9,10}(\.\d{1,6})?$"),
         lambda p: (_field(p, "s") * 1_000_000 + _field(p, "f", pad=6), np.ones(len(p), bool)),
     )
-    too_fine = where(TS_FRACTION_TOO_FINE)
-    iso_gate = where(r"^\d{4}-\d{2}-\d{2}") & ~too_fine
-    iso = where(_ISO) & iso_gate
-    take(_ISO, iso, _civil_micros)
     take(_SLASH, where(_SLASH), _civil_micros)
-    unknown = iso_gate & ~iso
-    return pa.array(micros, pa.int64(), mask=~known), unknown
+    # Any other text starting like an ISO date is read by Spark's cast in ways not computed here.
+    unknown = where(r"^\d{4}-\d{2}-\d{2}") & ~where(TS_FRACTION_TOO_FINE)
+    return micros, known, unknown
 
 
-def _prefixed(pc: Any, prefix: str, text: Any) -> Any:
-    return pc.binary_join_element_wise(prefix, text, "")
+def _prefixed(pc: Any, prefix: str, text: Any) -> tuple[str, Any]:
+    """A reason made of ``prefix`` and the row's text (spelled out for the rejected rows only)."""
+    return prefix, text
 
 
 def _first_reason(pa: Any, pc: Any, n: int, cases: Sequence[tuple[Any, Any]]) -> Any:
     """The first case's reason whose condition holds (null when none): ``cases`` are (condition,
-    reason) pairs of Arrow arrays, conditions null-free."""
-    reason = pa.nulls(n, pa.string())
+    reason) pairs, conditions null-free Arrow arrays, reasons scalars or :func:`_prefixed`.
+    Reasons are spelled for the rows that have one only: few rows do."""
+    import numpy as np
+
+    held = cases[0][0]
+    for condition, _ in cases[1:]:
+        held = pc.or_(held, condition)
+    rows = np.flatnonzero(held.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return pa.nulls(n, pa.string())
+    index = pa.array(rows)
+    reason = pa.nulls(len(rows), pa.string())
     for condition, text in reversed(cases):
-        reason = pc.if_else(condition, text, reason)
-    return reason
+        if isinstance(text, tuple):
+            text = pc.binary_join_element_wise(text[0], pc.take(text[1], index), "")
+        reason = pc.if_else(pc.take(condition, index), text, reason)
+    return pc.replace_with_mask(pa.nulls(n, pa.string()), held, reason)
 
 
 def _true(pc: Any, condition: Any) -> Any:
@@ -691,6 +727,31 @@ def arrow_timestamp_problem(text: Any, micros: Any, now_micros: int) -> Any:
 def arrow_amount(text: Any) -> tuple[Any, Any]:
     """:func:`amount_problem` and :func:`amount_value` on stripped texts: (reason, the value as
     ``decimal(12,2)`` where there is no reason)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Plain amounts (digits, at most two decimals, no sign, separator or leading zero) are
+    # valid and cast as they are; only the others take every check below.
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_AMOUNT), False)
+    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    if len(others) < len(text):
+        value = pc.cast(pc.if_else(plain, text, "0"), pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE))
+        reason = pa.nulls(len(text), pa.string())
+        if len(others):
+            index = pa.array(others)
+            other_reason, other_value = _arrow_amount(pc.take(text, index))
+            reason = pc.replace_with_mask(reason, pc.invert(plain), other_reason)
+            value = pc.replace_with_mask(value, pc.invert(plain), other_value)
+        return reason, value
+    return _arrow_amount(text)
+
+
+#: An amount :func:`arrow_amount` casts without further checks.
+_PLAIN_AMOUNT = rf"^(0|[1-9]\d{{0,{INTEGER_DIGITS - 1}}})(\.\d{{1,{AMOUNT_SCALE}}})?$"
+
+
+def _arrow_amount(text: Any) -> tuple[Any, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -942,8 +1003,8 @@ def choose_engine(
 # surrogate, a number too large for a double, invalid UTF-8) sends the run to Spark before
 # anything is published.
 
-#: Records per Arrow batch: bounds each process's memory on large files.
-JSON_BATCH_LINES = 1 << 16
+#: Lines per Arrow batch: bounds each process's memory on large files.
+JSON_BATCH_LINES = 1 << 14
 #: Bounds of the pieces large files are read in (a piece per process at least, when it can).
 PIECE_MIN_BYTES, PIECE_MAX_BYTES = 8 << 20, 64 << 20
 #: Inferred types as the engine spells them: these two strings, a dict (a struct: field -> type)
@@ -1115,20 +1176,43 @@ class JsonColumns:
         # The reader is compiled from the schema to Python source: a record is read in one call,
         # with its fields' tests and appends inline (a tree of closures is several times slower).
         self._env: dict[str, Any] = {"W": _Widened, "text": self.text, "known": floats.get}
+        self._env |= {"scan": _scanner(), "parse_line": _parse_line, "check_line": _check_line}
         self._functions: list[str] = []
-        body = self._struct(schema, "r", (), 1)
-        source = "\n".join([*self._functions, "def add(r):", *body])
+        body = self._struct(schema, "r", (), 2)
+        # read(): every line's record in one loop (a generator and a call per record cost as
+        # much as reading a small record); add(): one parsed record.
+        loop = [
+            "def read(lines, first, source):",
+            "    count = 0",
+            "    for number, line in enumerate(lines, first):",
+            "        try:",
+            "            r, end = scan(line, 0)",
+            "        except (StopIteration, ValueError):",
+            "            r, end = parse_line(line, number, source)",
+            "            if r is None:",
+            "                continue",
+            "        if end != len(line) or type(r) is not dict:",
+            "            check_line(line, end, r, number, source)",
+            *body,
+            "        count += 1",
+            "    return count",
+        ]
+        add = ["def add(r):", *(line[4:] for line in body)]
+        source = "\n".join([*self._functions, *loop, *add])
         try:
             exec(compile(source, "<json reader>", "exec"), self._env)  # noqa: S102 - our source
         except (RecursionError, SyntaxError, MemoryError) as e:
             raise common.ArrowFallback(f"JSON nested too deep for the Arrow engine: {e}") from e
         self.add: Callable[[dict[str, Any]], None] = self._env["add"]
+        #: read(lines, number of the first, source name) → how many records they held.
+        self.read: Callable[[Sequence[str], int, str], int] = self._env["read"]
 
     def take(self) -> list[list[Any]]:
-        """The columns read since the last call."""
-        columns = [list(c) for c in self._columns]
-        for c in self._columns:
-            c.clear()
+        """The columns read since the last call (the reader appends to new lists from here)."""
+        columns = self._columns
+        self._columns = [[] for _ in columns]
+        for name, column in zip(self._appends, self._columns, strict=True):
+            self._env[name] = column.append
         return columns
 
     def _name(self, prefix: str, value: Any) -> str:
@@ -1367,33 +1451,55 @@ def _line_start(f: Any, offset: int, size: int) -> int:
 
 def spark_lines(text: str) -> list[str]:
     """Text split at LF, CR and CRLF, as Spark's line reader splits it."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def line_records(lines: Sequence[str], source: str) -> Iterator[dict[str, Any]]:
     """The objects of JSON lines, blank lines skipped; ArrowFallback at any other line."""
-    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys)
-    # The scanner without decode()'s regex for spaces around the value: a line that starts with
-    # one, or fails, takes decode() for its exact error.
-    scan = json.scanner.make_scanner(decoder)  # type: ignore[attr-defined]
+    scan = _scanner()
     for number, line in enumerate(lines, 1):
         try:
             record, end = scan(line, 0)
         except (StopIteration, ValueError):
-            if not line.strip(" \t"):
+            record, end = _parse_line(line, number, source)
+            if record is None:
                 continue
-            try:
-                record, end = decoder.decode(line), len(line)
-            except ValueError as e:
-                raise common.ArrowFallback(
-                    f"{source}: line {number} is not one JSON object as Python's parser and"
-                    f" Spark's both read it: {str(e)[:120]}"
-                ) from e
-        if end != len(line) and line[end:].strip(" \t"):
-            raise common.ArrowFallback(f"{source}: line {number} has text after its JSON value")
-        if type(record) is not dict:
-            raise common.ArrowFallback(f"{source}: line {number} is a JSON value, not an object")
+        if end != len(line) or type(record) is not dict:
+            _check_line(line, end, record, number, source)
         yield record
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+
+def _scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """Python's JSON scanner, without decode()'s regex for spaces around the value: a line that
+    starts with one, or fails, takes :func:`_parse_line` for its exact error."""
+    return json.scanner.make_scanner(_DECODER)  # type: ignore[no-any-return,attr-defined]
+
+
+def _parse_line(line: str, number: int, source: str) -> tuple[Any, int]:
+    """(record, its end) of a line the scanner refused: (None, 0) when blank; ArrowFallback when
+    it is no JSON Python's parser reads as Spark's does."""
+    if not line.strip(" \t"):
+        return None, 0
+    try:
+        return _DECODER.decode(line), len(line)
+    except ValueError as e:
+        raise common.ArrowFallback(
+            f"{source}: line {number} is not one JSON object as Python's parser and Spark's"
+            f" both read it: {str(e)[:120]}"
+        ) from e
+
+
+def _check_line(line: str, end: int, record: Any, number: int, source: str) -> None:
+    """ArrowFallback for a value followed by text, or a value that is not an object."""
+    if line[end:].strip(" \t"):
+        raise common.ArrowFallback(f"{source}: line {number} has text after its JSON value")
+    if type(record) is not dict:
+        raise common.ArrowFallback(f"{source}: line {number} is a JSON value, not an object")
 
 
 def head_schema(plan: JsonPlan) -> dict[str, Any]:
@@ -1488,19 +1594,16 @@ def json_task(index: int, pieces: Sequence[Piece], job: JsonJob) -> Iterator[tup
 
         def batches() -> Iterator[Any]:
             for piece, lines in common.prefetched(pieces, json_piece_lines):
-                source = piece.source
-                pending = 0
-                mark = clock()
-                for record in line_records(lines, source):
-                    columns.add(record)
-                    pending += 1
-                    if pending == JSON_BATCH_LINES:
-                        seconds["parse"] += clock() - mark
-                        yield batch(pending, source)
-                        pending, mark = 0, clock()
-                seconds["parse"] += clock() - mark
-                if pending:
-                    yield batch(pending, source)
+                for first in range(0, len(lines), JSON_BATCH_LINES):
+                    mark = clock()
+                    chunk = lines[first : first + JSON_BATCH_LINES]
+                    where = (
+                        piece.source if not piece.start else f"{piece.source} byte {piece.start}+"
+                    )
+                    count = columns.read(chunk, first + 1, where)
+                    seconds["parse"] += clock() - mark
+                    if count:
+                        yield batch(count, piece.source)
 
         out_types = {**types, **_role_types(roles)}
         schema = pa.schema([(f, out_types[f]) for f in fields] + [("__folder", pa.string())])
