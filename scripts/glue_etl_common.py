@@ -1749,6 +1749,19 @@ def spark_file_name(spark: SparkSession, path: str) -> str:
     return uri
 
 
+# Spark's text reader ends a line at LF, CRLF or a lone CR.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text`` as Spark's text reader ends them: at LF, CRLF or a lone CR (not at
+    U+2028 and the other breaks ``str.splitlines`` knows)."""
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final line break ends the last line; it starts no other
+    return lines
+
+
 def spread_by_size(sizes: Sequence[int], tasks: int) -> list[list[int]]:
     """Indexes of items of these sizes in ``tasks`` shares of about equal size (largest item
     first to the lightest share), each share in the listed order; no share is empty."""

@@ -558,9 +558,6 @@ def plan_files(
 # The Python engine's pure part: lines → records with Python's C scanner, Spark's exact output
 # --------------------------------------------------------------------------------------------
 
-# Spark's text reader ends a line at LF, CRLF or a lone CR.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
 
 @dataclass
 class Split:
@@ -576,16 +573,8 @@ class Split:
 
 
 def split_text(text: str) -> Split:
-    """Every line of ``text`` (see :func:`text_lines`) split by :func:`split_lines`."""
-    return split_lines(text_lines(text))
-
-
-def text_lines(text: str) -> list[str]:
-    """The lines of ``text`` as Spark's text reader ends them: at LF, CRLF or a lone CR."""
-    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # a final line break ends the last line; it starts no other
-    return lines
+    """Every line of ``text`` (see common.text_lines) split by :func:`split_lines`."""
+    return split_lines(common.text_lines(text))
 
 
 def split_lines(lines: Iterable[str]) -> Split:
@@ -794,9 +783,9 @@ def chunk_tables(
     import pyarrow.compute as pc
 
     if not keys or text.count("\n") < COLUMNAR_MIN_LINES or len(text) > COLUMNAR_MAX_CHARS:
-        return _scanner_tables(text_lines(text), keys, source, processing_timestamp)
+        return _scanner_tables(common.text_lines(text), keys, source, processing_timestamp)
     if "\r" in text:
-        lines = pa.array(text_lines(text), pa.string())
+        lines = pa.array(common.text_lines(text), pa.string())
     else:
         # Cut by Arrow: the scanner only ever sees the lines the columnar path leaves.
         lines = pc.split_pattern(pa.array([text.removesuffix("\n")], pa.string()), "\n")

@@ -390,10 +390,7 @@ def json_layout(head: bytes, complete: bool) -> str:
     """``lines`` when every whole line of a file's head is one JSON value (NDJSON, which Spark
     reads natively), else ``document``: a pretty-printed object, an array spread over lines, or
     several values on a line, which a line reader would turn into corrupt or lost rows."""
-    # Lines as Spark's reader splits them: at LF, CR and CRLF only (not at U+2028 and the like).
-    lines = spark_lines(head.decode("utf-8-sig", errors="replace"))
-    if not complete:
-        lines = lines[:-1]  # may be cut short
+    lines = _head_lines(head.decode("utf-8-sig", errors="replace"), complete)
     seen = False
     for line in lines:
         if line.strip():
@@ -403,6 +400,14 @@ def json_layout(head: bytes, complete: bool) -> str:
                 return "document"
             seen = True
     return "lines" if seen or complete else "document"
+
+
+def _head_lines(text: str, complete: bool) -> list[str]:
+    """The whole lines of a file's head, as Spark's reader splits them (at LF, CR and CRLF; not
+    at U+2028 and the like): the last one is cut short unless the head is the whole file or ends
+    with a line break."""
+    lines = common.text_lines(text)
+    return lines if complete or text.endswith(("\n", "\r")) else lines[:-1]
 
 
 def json_records(text: str) -> Iterator[tuple[dict | None, str | None]]:
@@ -1179,8 +1184,8 @@ class JsonColumns:
         self._env |= {"scan": _scanner(), "parse_line": _parse_line, "check_line": _check_line}
         self._functions: list[str] = []
         body = self._struct(schema, "r", (), 2)
-        # read(): every line's record in one loop (a generator and a call per record cost as
-        # much as reading a small record); add(): one parsed record.
+        # Every line's record in one loop: a generator and a call per record cost as much as
+        # reading a small record.
         loop = [
             "def read(lines, first, source):",
             "    count = 0",
@@ -1197,13 +1202,11 @@ class JsonColumns:
             "        count += 1",
             "    return count",
         ]
-        add = ["def add(r):", *(line[4:] for line in body)]
-        source = "\n".join([*self._functions, *loop, *add])
+        source = "\n".join([*self._functions, *loop])
         try:
             exec(compile(source, "<json reader>", "exec"), self._env)  # noqa: S102 - our source
         except (RecursionError, SyntaxError, MemoryError) as e:
             raise common.ArrowFallback(f"JSON nested too deep for the Arrow engine: {e}") from e
-        self.add: Callable[[dict[str, Any]], None] = self._env["add"]
         #: read(lines, number of the first, source name) → how many records they held.
         self.read: Callable[[Sequence[str], int, str], int] = self._env["read"]
 
@@ -1427,7 +1430,7 @@ def json_piece_lines(piece: Piece) -> list[str]:
         raise common.ArrowFallback(
             f"{piece.path}: a lone surrogate escape, which Spark reads its own way"
         )
-    return spark_lines(text)
+    return common.text_lines(text)
 
 
 def _line_start(f: Any, offset: int, size: int) -> int:
@@ -1447,13 +1450,6 @@ def _line_start(f: Any, offset: int, size: int) -> int:
             return i + 2
         return i + 1
     return size
-
-
-def spark_lines(text: str) -> list[str]:
-    """Text split at LF, CR and CRLF, as Spark's line reader splits it."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
 
 
 def line_records(lines: Sequence[str], source: str) -> Iterator[dict[str, Any]]:
@@ -1507,9 +1503,7 @@ def head_schema(plan: JsonPlan) -> dict[str, Any]:
     schema: Any = {}
     for path, head in plan.heads.items():
         text = head[:HEAD_BYTES].decode("utf-8-sig", errors="replace")
-        lines = spark_lines(text)
-        if len(head) > HEAD_BYTES:
-            lines = lines[:-1]  # may be cut short
+        lines = _head_lines(text, complete=len(head) <= HEAD_BYTES)
         try:
             for record in line_records(lines, path):
                 schema = merge_json_types(schema, json_type(record))
@@ -1662,7 +1656,7 @@ def arrow_json_convert(
         sizes += [common.text_bytes(f) // len(split)] * len(split)
     shares = common.spread_by_size(sizes, cores)
     head_bytes = sum(len(h) for h in plan.heads.values())
-    head_lines = sum(len(spark_lines(h.decode("latin-1"))) for h in plan.heads.values())
+    head_lines = sum(len(common.text_lines(h.decode("latin-1"))) for h in plan.heads.values())
     max_rows = max(1000, int(TARGET_FILE_BYTES / max(1.0, head_bytes / head_lines)))
     job = JsonJob(head_schema(plan), {}, given, staging, run_id, max_rows, time.time_ns() // 1000)
     json_shape(JsonColumns(job.schema, {}), given)  # a fallback found before any task starts

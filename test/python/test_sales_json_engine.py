@@ -165,7 +165,7 @@ def test_pieces_hold_every_line_once(tmp_path: Path, piece_bytes: int):
     pieces = sales.file_pieces(str(path), "src", path.stat().st_size, piece_bytes)
     assert len(pieces) > 1 or piece_bytes == 1000
     got = [line for p in pieces for line in sales.json_piece_lines(p) if line]
-    assert got == [line for line in sales.spark_lines(text + '{"last": 1}') if line]
+    assert got == [line for line in sales.common.text_lines(text + '{"last": 1}') if line]
 
 
 def test_doubles_are_spelled_as_java_spells_them(spark):
@@ -225,15 +225,15 @@ def test_json_columns_read_under_a_schema_and_widen():
     assert schema == {"a": "string", "d": "null", "e": [{}]}
     columns = sales.JsonColumns(schema, {})
     assert [c for c in columns.paths] == [("a",), ("d",)]
-    columns.add({"a": {"z": 1.0, "y": [True, None, 10**20]}, "e": [{}, None]})
-    columns.add({"a": 0.1, "d": None})
+    lines = ['{"a": {"z": 1.0, "y": [true, null, 100000000000000000000]}, "e": [{}, null]}']
+    assert columns.read([*lines, "", '{"a": 0.1, "d": null}'], 1, "test") == 2
     assert columns.take() == [
         ['{"z":1.0,"y":[true,null,100000000000000000000]}', "0.1"],
         [None, None],
     ]
     for wider in ({"d": "now text"}, {"f": 1}, {"e": [{"g": 1}]}, {"e": "x"}):
         with pytest.raises(sales._Widened):
-            columns.add(wider)
+            columns.read([json.dumps(wider)], 1, "test")
 
 
 def test_json_engine_reads_and_writes_s3(spark, moto_endpoint: str, monkeypatch, tmp_path: Path):
