@@ -184,3 +184,14 @@ def assert_same_as_spark_after_fallback(auto: tuple, by_spark: tuple, auto_out: 
         assert auto[0][key] == by_spark[0][key], key
     assert auto[1:] == by_spark[1:]
     assert not [p for p in auto_out.iterdir() if p.name.startswith("_staging")]
+
+
+def assert_size_rule(job: Any, spark: Any, folder: Path, monkeypatch: Any, written: int) -> None:
+    """A job's Arrow engine and the size rule on the input in ``folder/in``: Spark under
+    ``--ENGINE auto`` once the input is larger than the engine takes, Arrow when forced (writing
+    ``written`` rows)."""
+    monkeypatch.setattr(job, "ARROW_MAX_INPUT_BYTES", 10)
+    auto = job.convert(spark, str(folder / "in"), str(folder / "a"))
+    forced = job.convert(spark, str(folder / "in"), str(folder / "b"), engine="arrow")
+    assert auto["engine"] == "spark" and "larger than" in str(auto["engine_note"])
+    assert forced["engine"] == "arrow" and forced["written"] == written

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from support import (
     assert_each_once,
     assert_same_as_spark_after_fallback,
+    assert_size_rule,
     common,
     read_json_lines,
     read_partitioned,
@@ -277,11 +278,7 @@ def test_unknown_engine_is_refused_by_name(spark, tmp_path: Path):
 
 def test_large_input_takes_spark_under_auto(spark, tmp_path: Path, monkeypatch):
     write_bytes(tmp_path / "in" / "data.csv", _GOOD)
-    monkeypatch.setattr(sales, "ARROW_MAX_INPUT_BYTES", 10)
-    auto = sales.convert(spark, str(tmp_path / "in"), str(tmp_path / "a"))
-    forced = sales.convert(spark, str(tmp_path / "in"), str(tmp_path / "b"), engine="arrow")
-    assert auto["engine"] == "spark" and "larger than" in str(auto["engine_note"])
-    assert forced["engine"] == "arrow" and forced["written"] == 1
+    assert_size_rule(sales, spark, tmp_path, monkeypatch, written=1)
 
 
 def test_arrow_engine_reads_and_writes_s3(spark, moto_endpoint: str, monkeypatch):
